@@ -1,0 +1,120 @@
+//! The command line: clap types for the raw arguments, and `run`, which
+//! resolves settings and hands each command to its stage module. This is the
+//! edge where `anyhow` is allowed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::ledger;
+use crate::pg::{self, Side};
+use crate::settings::{self, FlagOverrides, Settings};
+
+/// Move a Supabase project onto Aurora PostgreSQL and S3, and prove nothing was lost.
+#[derive(Debug, Parser)]
+#[command(name = "supamigrate", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Machine-readable output on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: supamigrate.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// More log output (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Overrides source.url.
+    #[arg(long, global = true, value_name = "URL")]
+    pub source_url: Option<String>,
+
+    /// Overrides target.url.
+    #[arg(long, global = true, value_name = "URL")]
+    pub target_url: Option<String>,
+
+    /// Overrides copy.jobs.
+    #[arg(long, global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inventory and compatibility assessment; writes nothing.
+    Plan,
+    /// Show the ledger: stages, chunks, objects, last verify.
+    Status,
+}
+
+pub fn init_logging(cli: &Cli) {
+    let default = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SUPAMIGRATE_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("supamigrate={default},warn"))
+        });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let flags = FlagOverrides {
+        source_url: cli.global.source_url.clone(),
+        target_url: cli.global.target_url.clone(),
+        jobs: cli.global.jobs,
+    };
+    Ok(settings::load(cli.global.config.as_deref(), &env, &flags)?)
+}
+
+/// Runs one command; returns the exit code for outcomes that are not errors.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let settings = load_settings(&cli)?;
+    match &cli.command {
+        Command::Plan => {
+            let report = crate::plan::run(&settings).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
+            for line in report.problem_lines() {
+                eprintln!("error: {line}");
+            }
+            Ok(if report.ok() { 0 } else { 2 })
+        }
+        Command::Status => {
+            let target = crate::aws::secrets::target_endpoint(&settings).await?;
+            let client = pg::connect(Side::Target, &target).await?;
+            let status = ledger::read_status(&client).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{status}");
+            }
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The ledger on the target: schema `supamigrate`, created and upgraded from
+//! `migrations/*.sql`, holding runs, stage states, chunks, objects, the undo
+//! journal and verifications.
+//!
+//! Touches: target schema `supamigrate` only.
+//!
+//! A `Ledger` owns one dedicated target connection that holds a session-level
+//! advisory lock for as long as the command runs, so two runs on one target
+//! are refused at once instead of interleaving chunks. The lock dies with the
+//! connection, so a killed process never leaves the target locked.
+
+mod status;
+
+pub use status::{read_status, Status};
+
+use tokio_postgres::Client;
+
+use crate::error::{Error, Result};
+use crate::pg::{self, Endpoint, Side};
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// The advisory lock key: two int4s spelling "SUPA" "MIGR", so it is unlikely
+/// to collide with an application's own advisory locks.
+const LOCK_KEY: (i32, i32) = (0x5355_5041, 0x4D49_4752);
+
+pub const SCHEMA: &str = "supamigrate";
+const HISTORY_TABLE: &str = "supamigrate.schema_history";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Plan,
+    Schema,
+    Data,
+    Storage,
+    Finalize,
+    Verify,
+    Cutover,
+    Rollback,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Plan => "plan",
+            Stage::Schema => "schema",
+            Stage::Data => "data",
+            Stage::Storage => "storage",
+            Stage::Finalize => "finalize",
+            Stage::Verify => "verify",
+            Stage::Cutover => "cutover",
+            Stage::Rollback => "rollback",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageState {
+    Running,
+    Done,
+    Failed,
+    Interrupted,
+}
+
+impl StageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageState::Running => "running",
+            StageState::Done => "done",
+            StageState::Failed => "failed",
+            StageState::Interrupted => "interrupted",
+        }
+    }
+}
+
+pub struct Ledger {
+    client: Client,
+    run_id: String,
+}
+
+impl Ledger {
+    /// Connects, takes the run lock, creates or upgrades the schema, and
+    /// attaches to the active run (starting one if there is none).
+    pub async fn open(target: &Endpoint, source_label: &str) -> Result<Ledger> {
+        let mut client = pg::connect(Side::Target, target).await?;
+        let locked: bool = client
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, $2)",
+                &[&LOCK_KEY.0, &LOCK_KEY.1],
+            )
+            .await
+            .map_err(|e| db_err("taking the run lock", &e))?
+            .get(0);
+        if !locked {
+            return Err(Error::refused(format!(
+                "another supamigrate run is working on target {target}"
+            ))
+            .with_fix("wait for it to finish (see `supamigrate status`), or stop it; a killed run releases the lock at once"));
+        }
+        migrate(&mut client, target).await?;
+        let run_id = active_run(&client, source_label).await?;
+        Ok(Ledger { client, run_id })
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The ledger's own connection, for stage code that records progress.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Records a stage's new state as history: the previous current row is
+    /// kept, pointed to by `prev`.
+    pub async fn set_stage(
+        &mut self,
+        stage: Stage,
+        state: StageState,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let tx = self
+            .client
+            .transaction()
+            .await
+            .map_err(|e| db_err("recording stage state", &e))?;
+        let prev: Option<i64> = tx
+            .query_opt(
+                "UPDATE supamigrate.stage_states SET is_current = false
+                 WHERE run_id = $1 AND stage = $2 AND is_current RETURNING id",
+                &[&self.run_id, &stage.as_str()],
+            )
+            .await
+            .map_err(|e| db_err("recording stage state", &e))?
+            .map(|r| r.get(0));
+        tx.execute(
+            "INSERT INTO supamigrate.stage_states (run_id, stage, state, detail, prev)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &self.run_id,
+                &stage.as_str(),
+                &state.as_str(),
+                &detail,
+                &prev,
+            ],
+        )
+        .await
+        .map_err(|e| db_err("recording stage state", &e))?;
+        tx.commit()
+            .await
+            .map_err(|e| db_err("recording stage state", &e))
+    }
+
+    pub async fn stage_state(&self, stage: Stage) -> Result<Option<String>> {
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT state FROM supamigrate.stage_states
+                 WHERE run_id = $1 AND stage = $2 AND is_current",
+                &[&self.run_id, &stage.as_str()],
+            )
+            .await
+            .map_err(|e| db_err("reading stage state", &e))?
+            .map(|r| r.get(0)))
+    }
+}
+
+async fn migrate(client: &mut Client, target: &Endpoint) -> Result<()> {
+    // The history table lives inside our schema, so the schema must exist
+    // before refinery looks for it.
+    client
+        .batch_execute("CREATE SCHEMA IF NOT EXISTS supamigrate")
+        .await
+        .map_err(|e| {
+            Error::failure(format!(
+                "target {target}: cannot create schema supamigrate: {}",
+                db_message(&e)
+            ))
+            .with_fix(
+                "the target user needs CREATE on the database (GRANT CREATE ON DATABASE ... TO it)",
+            )
+        })?;
+    embedded::migrations::runner()
+        .set_migration_table_name(HISTORY_TABLE)
+        .run_async(client)
+        .await
+        .map_err(|e| Error::failure(format!("target {target}: upgrading the ledger: {e}")))?;
+    Ok(())
+}
+
+async fn active_run(client: &Client, source_label: &str) -> Result<String> {
+    if let Some(row) = client
+        .query_opt(
+            "SELECT id FROM supamigrate.runs WHERE state = 'active'",
+            &[],
+        )
+        .await
+        .map_err(|e| db_err("reading runs", &e))?
+    {
+        return Ok(row.get(0));
+    }
+    let id = chrono::Utc::now().format("run-%Y%m%dT%H%M%SZ").to_string();
+    let id = format!("{id}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    client
+        .execute(
+            "INSERT INTO supamigrate.runs (id, source, tool_version) VALUES ($1, $2, $3)",
+            &[&id, &source_label, &env!("CARGO_PKG_VERSION")],
+        )
+        .await
+        .map_err(|e| db_err("starting a run", &e))?;
+    tracing::info!(run = %id, "started a new run");
+    Ok(id)
+}
+
+/// The server's message without the driver's prefix.
+pub(crate) fn db_message(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_string())
+}
+
+fn db_err(doing: &str, e: &tokio_postgres::Error) -> Error {
+    Error::failure(format!("ledger: {doing}: {}", db_message(e)))
+}

@@ -1,0 +1,15 @@
+//! supamigrate moves a Supabase project onto Aurora PostgreSQL and S3 and
+//! proves that nothing was lost. The binary (`main.rs`) only parses, runs and
+//! maps errors to exit codes; everything else lives here, one module per stage
+//! plus shared modules named by domain.
+
+pub mod aws;
+pub mod cli;
+pub mod error;
+pub mod ledger;
+pub mod mapping;
+pub mod pg;
+pub mod plan;
+pub mod settings;
+
+pub use error::{Error, Kind, Result};

@@ -1,0 +1,38 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = supamigrate::cli::Cli::parse();
+    supamigrate::cli::init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let json = cli.json;
+    match runtime.block_on(supamigrate::cli::run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            let code = supamigrate::error::exit_code_for(&err);
+            let line = err
+                .chain()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(": ");
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "ok": false, "error": line, "exit_code": code })
+                );
+            }
+            eprintln!("error: {line}");
+            ExitCode::from(code)
+        }
+    }
+}

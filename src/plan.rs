@@ -1,0 +1,379 @@
+//! `plan`: connects to everything the run will use and reports what it finds
+//! and every blocker with its fix. Writes nothing anywhere: not even the
+//! ledger, so it is safe against production at any time.
+//!
+//! Touches: nothing (reads source and target catalogs, Secrets Manager, S3).
+
+use std::fmt;
+
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use crate::aws;
+use crate::error::{Error, Result};
+use crate::mapping;
+use crate::pg::{self, Endpoint, Side};
+use crate::settings::Settings;
+
+#[derive(Debug, Default, Serialize)]
+pub struct PlanReport {
+    pub source: Option<SourceInfo>,
+    pub target: Option<TargetInfo>,
+    pub storage: Vec<BucketCheck>,
+    /// Everything that would stop the migration, each with its fix.
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceInfo {
+    pub endpoint: String,
+    pub server_version: String,
+    pub database_bytes: i64,
+    pub tables: i64,
+    pub superuser: bool,
+    pub bypassrls: bool,
+    pub buckets: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetInfo {
+    pub endpoint: String,
+    pub credentials: &'static str,
+    pub server_version: String,
+    pub superuser: bool,
+    pub createdb: bool,
+    pub createrole: bool,
+    pub rds_superuser: bool,
+    pub database_bytes: i64,
+    /// User tables outside our own schema: a non-empty target needs care.
+    pub tables: i64,
+    pub ledger: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BucketCheck {
+    pub side: &'static str,
+    pub bucket: String,
+    pub ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        Problem {
+            message: e.message().to_string(),
+            fix: e.fix().map(str::to_string),
+        }
+    }
+}
+
+impl PlanReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Each problem as the one line the CLI prints on stderr.
+    pub fn problem_lines(&self) -> Vec<String> {
+        self.problems
+            .iter()
+            .map(|p| match &p.fix {
+                Some(fix) => format!("{}; fix: {fix}", p.message),
+                None => p.message.clone(),
+            })
+            .collect()
+    }
+}
+
+pub async fn run(settings: &Settings) -> Result<PlanReport> {
+    if settings.source.is_none() && settings.target.is_none() {
+        return Err(
+            Error::config("nothing to plan: neither source nor target is configured")
+                .with_fix("write supamigrate.toml with [source] and [target] url (see the README)"),
+        );
+    }
+    let mut report = PlanReport::default();
+    let mappings = mapping::load(&settings.mapping_files)?;
+
+    if let Some(source) = &settings.source {
+        match inspect_source(source).await {
+            Ok(info) => report.source = Some(info),
+            Err(e) => report.problems.push(e.into()),
+        }
+    }
+    if settings.target.is_some() {
+        match inspect_target(settings).await {
+            Ok(info) => report.target = Some(info),
+            Err(e) => report.problems.push(e.into()),
+        }
+    }
+    check_storage(settings, &mappings, &mut report).await;
+    Ok(report)
+}
+
+async fn inspect_source(ep: &Endpoint) -> Result<SourceInfo> {
+    refuse_transaction_pooler(ep)?;
+    let client = pg::connect(Side::Source, ep).await?;
+    let q = |e: tokio_postgres::Error| {
+        Error::failure(format!(
+            "source {ep}: reading the catalog: {}",
+            crate::ledger::db_message(&e)
+        ))
+    };
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version'), pg_database_size(current_database()),
+                    r.rolsuper, r.rolbypassrls
+             FROM pg_roles r WHERE r.rolname = current_user",
+            &[],
+        )
+        .await
+        .map_err(q)?;
+    let tables = count_user_tables(&client).await.map_err(q)?;
+    check_snapshot_export(&client, ep).await?;
+    let has_storage: bool = client
+        .query_one("SELECT to_regclass('storage.buckets') IS NOT NULL", &[])
+        .await
+        .map_err(q)?
+        .get(0);
+    let buckets = if has_storage {
+        client
+            .query("SELECT id FROM storage.buckets ORDER BY id", &[])
+            .await
+            .map_err(q)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(SourceInfo {
+        endpoint: ep.to_string(),
+        server_version: row.get(0),
+        database_bytes: row.get(1),
+        tables,
+        superuser: row.get(2),
+        bypassrls: row.get(3),
+        buckets,
+    })
+}
+
+/// Supavisor's transaction mode hands each statement to any backend, so an
+/// exported snapshot (and with it a consistent copy) cannot work through it.
+pub fn refuse_transaction_pooler(ep: &Endpoint) -> Result<()> {
+    if ep.port == 6543 {
+        return Err(Error::config(format!(
+            "source {ep}: port 6543 is Supabase's transaction pooler, which cannot hold a consistent snapshot"
+        ))
+        .with_fix("use the session pooler on port 5432 or the direct connection (db.<ref>.supabase.co:5432)"));
+    }
+    Ok(())
+}
+
+async fn check_snapshot_export(client: &Client, ep: &Endpoint) -> Result<()> {
+    let res = client
+        .batch_execute(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_export_snapshot(); ROLLBACK",
+        )
+        .await;
+    if let Err(e) = res {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(Error::config(format!(
+            "source {ep}: the server refused to export a snapshot ({}), as a transaction pooler does",
+            crate::ledger::db_message(&e)
+        ))
+        .with_fix("use the session pooler on port 5432 or the direct connection"));
+    }
+    Ok(())
+}
+
+async fn count_user_tables(client: &Client) -> Result<i64, tokio_postgres::Error> {
+    Ok(client
+        .query_one(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p')
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'supamigrate')
+               AND n.nspname NOT LIKE 'pg\\_temp\\_%'",
+            &[],
+        )
+        .await?
+        .get(0))
+}
+
+async fn inspect_target(settings: &Settings) -> Result<TargetInfo> {
+    let ep = aws::secrets::target_endpoint(settings).await?;
+    let client = pg::connect(Side::Target, &ep).await?;
+    let q = |e: tokio_postgres::Error| {
+        Error::failure(format!(
+            "target {ep}: reading the catalog: {}",
+            crate::ledger::db_message(&e)
+        ))
+    };
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version'), pg_database_size(current_database()),
+                    r.rolsuper, r.rolcreatedb, r.rolcreaterole,
+                    coalesce(pg_has_role(current_user, 'rds_superuser', 'MEMBER'), false)
+                      FILTER (WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_superuser')),
+                    to_regclass('supamigrate.runs') IS NOT NULL
+             FROM pg_roles r WHERE r.rolname = current_user
+             GROUP BY 1, 2, 3, 4, 5",
+            &[],
+        )
+        .await
+        .map_err(q)?;
+    let tables = count_user_tables(&client).await.map_err(q)?;
+    Ok(TargetInfo {
+        endpoint: ep.to_string(),
+        credentials: if settings.target()?.secret.is_some() {
+            "secrets_manager"
+        } else {
+            "url"
+        },
+        server_version: row.get(0),
+        database_bytes: row.get(1),
+        superuser: row.get(2),
+        createdb: row.get(3),
+        createrole: row.get(4),
+        rds_superuser: row.get::<_, Option<bool>>(5).unwrap_or(false),
+        tables,
+        ledger: row.get(6),
+    })
+}
+
+async fn check_storage(settings: &Settings, mappings: &mapping::Mappings, report: &mut PlanReport) {
+    let source_buckets: Vec<String> = report
+        .source
+        .as_ref()
+        .map(|s| s.buckets.clone())
+        .unwrap_or_default();
+
+    if let Some(s3) = &settings.storage_source {
+        if s3.dir.is_none() {
+            match aws::s3::client("storage.source", s3).await {
+                Ok(client) => {
+                    for b in &source_buckets {
+                        let res = aws::s3::check_bucket(&client, "storage.source", b).await;
+                        report.storage.push(BucketCheck {
+                            side: "source",
+                            bucket: b.clone(),
+                            ok: res.is_ok(),
+                        });
+                        if let Err(e) = res {
+                            report.problems.push(e.into());
+                        }
+                    }
+                }
+                Err(e) => report.problems.push(e.into()),
+            }
+        }
+    }
+
+    let Some(s3) = &settings.storage_target else {
+        return;
+    };
+    for b in &source_buckets {
+        if mappings.storage.for_source(b).is_none() {
+            report.problems.push(
+                Error::config(format!("storage: Supabase bucket `{b}` has no bucket mapping"))
+                    .with_fix(format!(
+                        "add [[storage.buckets]] source = \"{b}\" target = \"<s3 bucket>\" to a mapping file"
+                    ))
+                    .into(),
+            );
+        }
+    }
+    let client = match aws::s3::client("storage.target", s3).await {
+        Ok(c) => c,
+        Err(e) => {
+            report.problems.push(e.into());
+            return;
+        }
+    };
+    let mut targets: Vec<&str> = mappings
+        .storage
+        .buckets
+        .iter()
+        .map(|b| b.target.as_str())
+        .collect();
+    targets.sort_unstable();
+    targets.dedup();
+    for bucket in targets {
+        let res = aws::s3::check_bucket(&client, "storage.target", bucket).await;
+        report.storage.push(BucketCheck {
+            side: "target",
+            bucket: bucket.to_string(),
+            ok: res.is_ok(),
+        });
+        if let Err(e) = res {
+            report.problems.push(e.into());
+        }
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+impl fmt::Display for PlanReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(s) = &self.source {
+            writeln!(f, "source    {}", s.endpoint)?;
+            writeln!(f, "  server            PostgreSQL {}", s.server_version)?;
+            writeln!(f, "  database size     {} bytes", s.database_bytes)?;
+            writeln!(f, "  tables            {}", s.tables)?;
+            writeln!(f, "  superuser         {}", yes(s.superuser))?;
+            writeln!(f, "  bypasses RLS      {}", yes(s.superuser || s.bypassrls))?;
+            writeln!(f, "  storage buckets   {}", s.buckets.join(", "))?;
+        }
+        if let Some(t) = &self.target {
+            writeln!(
+                f,
+                "target    {} (credentials from {})",
+                t.endpoint, t.credentials
+            )?;
+            writeln!(f, "  server            PostgreSQL {}", t.server_version)?;
+            writeln!(f, "  superuser         {}", yes(t.superuser))?;
+            writeln!(f, "  createdb          {}", yes(t.createdb))?;
+            writeln!(f, "  createrole        {}", yes(t.createrole))?;
+            writeln!(f, "  rds_superuser     {}", yes(t.rds_superuser))?;
+            writeln!(f, "  database size     {} bytes", t.database_bytes)?;
+            writeln!(f, "  tables            {}", t.tables)?;
+            writeln!(
+                f,
+                "  ledger            {}",
+                if t.ledger {
+                    "present"
+                } else {
+                    "not yet created"
+                }
+            )?;
+        }
+        for b in &self.storage {
+            writeln!(
+                f,
+                "bucket    {} {} {}",
+                b.side,
+                b.bucket,
+                if b.ok { "ok" } else { "FAILED" }
+            )?;
+        }
+        if self.problems.is_empty() {
+            writeln!(f, "no blockers")
+        } else {
+            writeln!(f, "{} blocker(s):", self.problems.len())?;
+            for line in self.problem_lines() {
+                writeln!(f, "  - {line}")?;
+            }
+            Ok(())
+        }
+    }
+}
