@@ -19,17 +19,27 @@ fn source_is_seeded_like_supabase() {
         roles,
         "anon,authenticated,authenticator,dashboard_user,service_role,supabase_admin,supabase_auth_admin,supabase_storage_admin"
     );
-    let users: i64 = support::psql(&db.url, "SELECT count(*) FROM auth.users").parse().unwrap();
-    let profiles: i64 = support::psql(&db.url, "SELECT count(*) FROM public.profiles").parse().unwrap();
+    let users: i64 = support::psql(&db.url, "SELECT count(*) FROM auth.users")
+        .parse()
+        .unwrap();
+    let profiles: i64 = support::psql(&db.url, "SELECT count(*) FROM public.profiles")
+        .parse()
+        .unwrap();
     assert!(users > 0);
-    assert_eq!(users, profiles, "the auth.users trigger creates one profile per user");
+    assert_eq!(
+        users, profiles,
+        "the auth.users trigger creates one profile per user"
+    );
     let exts = support::psql(
         &db.url,
         "SELECT string_agg(e.extname, ',' ORDER BY e.extname) FROM pg_extension e
          JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = 'extensions'",
     );
     for e in ["citext", "pg_trgm", "pgcrypto", "uuid-ossp"] {
-        assert!(exts.contains(e), "{e} missing from extensions schema: {exts}");
+        assert!(
+            exts.contains(e),
+            "{e} missing from extensions schema: {exts}"
+        );
     }
 }
 
@@ -65,8 +75,19 @@ fn target_allows_the_extensions_aurora_offers_and_refuses_others() {
          CREATE EXTENSION pgcrypto WITH SCHEMA extensions",
     );
     let out = Command::new("psql")
-        .args(["-X", "-v", "ON_ERROR_STOP=1", "-d", &db.url, "-c", "CREATE EXTENSION file_fdw"])
+        .args([
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &db.url,
+            "-c",
+            "CREATE EXTENSION file_fdw",
+        ])
         .output()
         .unwrap();
-    assert!(!out.status.success(), "file_fdw is not on Aurora and must stay untrusted");
+    assert!(
+        !out.status.success(),
+        "file_fdw is not on Aurora and must stay untrusted"
+    );
 }

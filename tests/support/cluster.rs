@@ -28,7 +28,10 @@ pub fn free_port() -> u16 {
 pub fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -72,8 +75,9 @@ pub struct Cluster {
     pub port: u16,
     pub dir: PathBuf,
     pub superuser_password: String,
-    /// The certificate the server presents (self-signed, CN=localhost), when TLS is on.
-    pub server_cert: Option<PathBuf>,
+    /// The CA that signed the server's certificate (for localhost and
+    /// 127.0.0.1), when TLS is on.
+    pub ca_cert: Option<PathBuf>,
     _watchdog: Watchdog,
 }
 
@@ -115,8 +119,11 @@ fn private_install(root: &Path, keep_untrusted: &[&str]) -> PathBuf {
         Command::new("cp").args(["-a", PG_SHARE, share.to_str().unwrap()]),
         "copying PostgreSQL share dir",
     );
-    std::os::unix::fs::symlink("/usr/lib/postgresql/15/lib", root.join("usr/lib/postgresql/15/lib"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        "/usr/lib/postgresql/15/lib",
+        root.join("usr/lib/postgresql/15/lib"),
+    )
+    .unwrap();
     let ext = share.join("15/extension");
     for entry in std::fs::read_dir(&ext).unwrap() {
         let path = entry.unwrap().path();
@@ -133,27 +140,85 @@ fn private_install(root: &Path, keep_untrusted: &[&str]) -> PathBuf {
     bin
 }
 
-fn self_signed_cert(dir: &Path) -> (PathBuf, PathBuf) {
-    let cert = dir.join("server.crt");
-    let key = dir.join("server.key");
+/// A test CA and a server certificate for localhost / 127.0.0.1 signed by it,
+/// shaped like RDS's: clients trust the CA, never the leaf itself.
+fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
     run(
         Command::new("openssl").args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout", key.to_str().unwrap(),
-            "-out", cert.to_str().unwrap(),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=supamigrate-test-ca",
+            "-keyout",
+            &p("ca.key"),
+            "-out",
+            &p("ca.crt"),
         ]),
-        "openssl req",
+        "openssl: test CA",
     );
-    (cert, key)
+    run(
+        Command::new("openssl").args([
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &p("server.key"),
+            "-out",
+            &p("server.csr"),
+        ]),
+        "openssl: server key",
+    );
+    std::fs::write(
+        dir.join("san.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    run(
+        Command::new("openssl").args([
+            "x509",
+            "-req",
+            "-in",
+            &p("server.csr"),
+            "-CA",
+            &p("ca.crt"),
+            "-CAkey",
+            &p("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &p("san.cnf"),
+            "-out",
+            &p("server.crt"),
+        ]),
+        "openssl: sign server certificate",
+    );
+    (
+        dir.join("ca.crt"),
+        dir.join("server.crt"),
+        dir.join("server.key"),
+    )
 }
 
 impl Cluster {
     /// Starts a cluster whose superuser is `postgres` with `password`.
     /// `trusted_except` makes a private install with extensions trusted;
     /// `tls` turns on TLS with a self-signed certificate for localhost.
-    pub fn start(label: &str, password: &str, trusted_except: Option<&[&str]>, tls: bool) -> Cluster {
+    pub fn start(
+        label: &str,
+        password: &str,
+        trusted_except: Option<&[&str]>,
+        tls: bool,
+    ) -> Cluster {
         let root = is_root();
         let user = root.then_some("postgres");
         let dir = tempfile::Builder::new()
@@ -168,7 +233,7 @@ impl Cluster {
         let data = dir.join("data");
         let pwfile = dir.join("pwfile");
         std::fs::write(&pwfile, password).unwrap();
-        let server_cert = tls.then(|| self_signed_cert(&dir));
+        let certs = tls.then(|| test_certificates(&dir));
         if root {
             run(
                 Command::new("chown").args(["-R", "postgres:postgres", dir.to_str().unwrap()]),
@@ -177,19 +242,34 @@ impl Cluster {
         }
         run(
             as_pg(user, &bin.join("initdb"))
-                .args(["-D", data.to_str().unwrap(), "-U", "postgres", "-E", "UTF8", "--no-locale"])
+                .args([
+                    "-D",
+                    data.to_str().unwrap(),
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                ])
                 .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
                 .arg(format!("--pwfile={}", pwfile.display())),
             "initdb",
         );
         let port = free_port();
+        // With TLS on, 127.0.0.2 too: a loopback address not named in the
+        // certificate, to test host name verification.
+        let listen = if tls {
+            "127.0.0.1,127.0.0.2"
+        } else {
+            "127.0.0.1"
+        };
         let mut conf = format!(
-            "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
+            "port = {port}\nlisten_addresses = '{listen}'\nunix_socket_directories = '{}'\n\
              fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n\
              shared_buffers = 128MB\nmax_wal_size = 2GB\nlog_min_messages = fatal\n",
             dir.display()
         );
-        if let Some((cert, key)) = &server_cert {
+        if let Some((_, cert, key)) = &certs {
             conf.push_str(&format!(
                 "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
                 cert.display(),
@@ -210,26 +290,39 @@ impl Cluster {
             dir.display()
         );
         let watchdog = Watchdog::spawn(user, &script);
-        wait_for_port(port, &format!("PostgreSQL ({label}), log in {}/server.log", dir.display()));
+        wait_for_port(
+            port,
+            &format!("PostgreSQL ({label}), log in {}/server.log", dir.display()),
+        );
         let cluster = Cluster {
             port,
             dir,
             superuser_password: password.to_string(),
-            server_cert: server_cert.map(|(c, _)| c),
+            ca_cert: certs.map(|(ca, _, _)| ca),
             _watchdog: watchdog,
         };
         // The port opens before the server accepts logins.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let ok = Command::new("psql")
-                .args(["-X", "-At", "-d", &cluster.superuser_url("postgres"), "-c", "select 1"])
+                .args([
+                    "-X",
+                    "-At",
+                    "-d",
+                    &cluster.superuser_url("postgres"),
+                    "-c",
+                    "select 1",
+                ])
                 .output()
                 .map(|o| o.status.success())
                 .unwrap_or(false);
             if ok {
                 break;
             }
-            assert!(Instant::now() < deadline, "{label} cluster did not accept logins");
+            assert!(
+                Instant::now() < deadline,
+                "{label} cluster did not accept logins"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         cluster

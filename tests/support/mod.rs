@@ -26,7 +26,14 @@ pub const AWS_REGION: &str = "eu-central-1";
 
 /// Extensions Aurora PostgreSQL 15.5 does not offer, kept untrusted in the
 /// target's private install so that creating them fails as on Aurora.
-const NOT_ON_AURORA: &[&str] = &["adminpack", "file_fdw", "old_snapshot", "pg_surgery", "xml2", "sslinfo"];
+const NOT_ON_AURORA: &[&str] = &[
+    "adminpack",
+    "file_fdw",
+    "old_snapshot",
+    "pg_surgery",
+    "xml2",
+    "sslinfo",
+];
 
 pub struct TestDb {
     pub url: String,
@@ -131,7 +138,17 @@ pub fn psql(url: &str, sql: &str) -> String {
     // Through stdin, not -c: -c runs all statements in one transaction, and
     // CREATE DATABASE cannot run inside one.
     let mut child = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", url, "-f", "-"])
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-d",
+            url,
+            "-f",
+            "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
