@@ -22,6 +22,8 @@ pub struct PlanReport {
     pub storage: Vec<BucketCheck>,
     /// Everything that would stop the migration, each with its fix.
     pub problems: Vec<Problem>,
+    /// What the operator should know but does not stop the migration.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,14 +102,42 @@ pub async fn run(settings: &Settings) -> Result<PlanReport> {
     let mappings = mapping::load(&settings.mapping_files)?;
 
     if let Some(source) = &settings.source {
-        match inspect_source(source).await {
-            Ok(info) => report.source = Some(info),
+        match inspect_source(source, &mut report.problems).await {
+            Ok(info) => {
+                if !info.superuser && !info.bypassrls {
+                    // Without BYPASSRLS, COPY of a table with RLS returns only
+                    // the rows the policies let this role see: a silent loss.
+                    report.problems.push(
+                        Error::config(format!(
+                            "source {}: the role neither is superuser nor has BYPASSRLS, so tables with row level security would be copied partially",
+                            info.endpoint
+                        ))
+                        .with_fix("connect as Supabase's `postgres` role, which has BYPASSRLS")
+                        .into(),
+                    );
+                }
+                report.source = Some(info);
+            }
             Err(e) => report.problems.push(e.into()),
         }
     }
     if settings.target.is_some() {
         match inspect_target(settings).await {
-            Ok(info) => report.target = Some(info),
+            Ok(info) => {
+                if !info.createrole && !info.superuser {
+                    report.warnings.push(format!(
+                        "target {}: the role lacks CREATEROLE; the API roles (anon, authenticated, service_role) must exist before `schema`",
+                        info.endpoint
+                    ));
+                }
+                if info.tables > 0 {
+                    report.warnings.push(format!(
+                        "target {}: holds {} table(s) already; `schema` refuses a non-empty target unless --allow-existing",
+                        info.endpoint, info.tables
+                    ));
+                }
+                report.target = Some(info);
+            }
             Err(e) => report.problems.push(e.into()),
         }
     }
@@ -115,7 +145,7 @@ pub async fn run(settings: &Settings) -> Result<PlanReport> {
     Ok(report)
 }
 
-async fn inspect_source(ep: &Endpoint) -> Result<SourceInfo> {
+async fn inspect_source(ep: &Endpoint, problems: &mut Vec<Problem>) -> Result<SourceInfo> {
     refuse_transaction_pooler(ep)?;
     let client = pg::connect(Side::Source, ep).await?;
     let q = |e: tokio_postgres::Error| {
@@ -136,18 +166,35 @@ async fn inspect_source(ep: &Endpoint) -> Result<SourceInfo> {
     let tables = count_user_tables(&client).await.map_err(q)?;
     check_snapshot_export(&client, ep).await?;
     let has_storage: bool = client
-        .query_one("SELECT to_regclass('storage.buckets') IS NOT NULL", &[])
+        .query_one(
+            // Not to_regclass: it fails outright without USAGE on the schema.
+            "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                            WHERE n.nspname = 'storage' AND c.relname = 'buckets')",
+            &[],
+        )
         .await
         .map_err(q)?
         .get(0);
     let buckets = if has_storage {
-        client
+        match client
             .query("SELECT id FROM storage.buckets ORDER BY id", &[])
             .await
-            .map_err(q)?
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
+        {
+            Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+            Err(e) => {
+                problems.push(
+                    Error::config(format!(
+                        "source {ep}: cannot read storage.buckets: {}",
+                        crate::ledger::db_message(&e)
+                    ))
+                    .with_fix(
+                        "connect as Supabase's `postgres` role, which can read the storage schema",
+                    )
+                    .into(),
+                );
+                Vec::new()
+            }
+        }
     } else {
         Vec::new()
     };
@@ -364,6 +411,9 @@ impl fmt::Display for PlanReport {
                 b.bucket,
                 if b.ok { "ok" } else { "FAILED" }
             )?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
         }
         if self.problems.is_empty() {
             writeln!(f, "no blockers")

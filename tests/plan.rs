@@ -93,6 +93,34 @@ fn reports_both_sides_when_everything_is_reachable() {
 }
 
 #[test]
+fn source_role_without_bypassrls_is_a_blocker() {
+    let src = support::source_db("plan_no_bypassrls");
+    support::psql(
+        &src.url,
+        &format!(
+            "DROP ROLE IF EXISTS plain_reader; CREATE ROLE plain_reader LOGIN PASSWORD '{SOURCE_PASSWORD}'"
+        ),
+    );
+    let url = src.url.replace("//postgres:", "//plain_reader:");
+    let dir = tempdir();
+    let run = plan(dir.path(), &format!("[source]\nurl = \"{url}\"\n"), &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let lines = error_lines(&run.stderr);
+    assert!(
+        lines.iter().any(|l| l.contains("BYPASSRLS")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("cannot read storage.buckets")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn wrong_password_is_one_line_with_exit_2() {
     let tgt = support::target_db("plan_bad_pw");
     let dir = tempdir();

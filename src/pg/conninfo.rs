@@ -266,6 +266,15 @@ fn parse_key_values(what: &str, s: &str) -> Result<Vec<(String, String)>> {
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();
         }
+        // Only a plain keyword may be echoed: anything else may be a
+        // mistyped URL carrying a password.
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(
+                Error::config(format!("{what}: not a PostgreSQL connection string")).with_fix(
+                    "use postgres://user@host:5432/dbname?sslmode=require or key=value pairs",
+                ),
+            );
+        }
         if chars.next() != Some('=') {
             return Err(Error::config(format!(
                 "{what}: expected `=` after `{key}` in the connection string"
@@ -349,6 +358,21 @@ mod tests {
         assert_eq!(e.password.unwrap().expose(), "envpw");
         assert_eq!(e.sslmode, SslMode::Prefer);
         assert_eq!(e.port, 5432);
+    }
+
+    #[test]
+    fn mistyped_scheme_never_echoes_the_password() {
+        for s in [
+            "postgress://u:hunter2@h/d?sslmode=disable",
+            "host=h password=hunter2 port=x",
+            "user:hunter2@h/d a=b",
+        ] {
+            let msg = match ConnInfo::parse("source.url", s) {
+                Err(e) => e.to_string(),
+                Ok(_) => continue,
+            };
+            assert!(!msg.contains("hunter2"), "{msg}");
+        }
     }
 
     #[test]
