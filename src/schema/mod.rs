@@ -8,6 +8,7 @@
 //! `prelude`). The `schema` stage around it is in `stage`.
 
 pub mod checks;
+pub mod offline;
 pub mod classify;
 pub mod parse;
 pub mod prelude;
