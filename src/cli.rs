@@ -157,9 +157,21 @@ fn rewrite(settings: &Settings, args: &RewriteArgs, json: bool) -> anyhow::Resul
         eprintln!("blocker: line {}: {}; fix: {}", b.line, b.message, b.fix);
     }
     offline::write(&req, &mappings, &result)?;
-    let dropped = result.changes.iter().filter(|c| c.action == "dropped").count();
-    let changed = result.changes.iter().filter(|c| c.action == "changed").count();
-    let added = result.changes.iter().filter(|c| c.action == "added").count();
+    let dropped = result
+        .changes
+        .iter()
+        .filter(|c| c.action == "dropped")
+        .count();
+    let changed = result
+        .changes
+        .iter()
+        .filter(|c| c.action == "changed")
+        .count();
+    let added = result
+        .changes
+        .iter()
+        .filter(|c| c.action == "added")
+        .count();
     if json {
         println!(
             "{}",

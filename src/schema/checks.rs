@@ -86,7 +86,7 @@ pub fn extension_decision(name: &str, rules: &SchemaRules, opts: &Options) -> Ex
         _ if available => ExtDecision::Keep,
         rule => ExtDecision::Blocker {
             rule: rule.map_or("engine.extension-unavailable".into(), |r| r.id.clone()),
-            reason: format!("extension {name} is not available on {target}"),
+            reason: format!("not available on {target}"),
             fix: add_rule_fix(name),
         },
     }

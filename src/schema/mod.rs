@@ -8,8 +8,8 @@
 //! `prelude`). The `schema` stage around it is in `stage`.
 
 pub mod checks;
-pub mod offline;
 pub mod classify;
+pub mod offline;
 pub mod parse;
 pub mod prelude;
 pub mod rewrite;

@@ -57,7 +57,11 @@ pub fn write(req: &RewriteRequest, mappings: &Mappings, result: &Rewritten) -> R
         ok: open.is_empty(),
         input: req.input.display().to_string(),
         output: open.is_empty().then(|| req.output.display().to_string()),
-        mapping_files: mappings.files.iter().map(|f| f.display().to_string()).collect(),
+        mapping_files: mappings
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect(),
         result,
     };
     if !open.is_empty() {

@@ -216,20 +216,36 @@ pub fn line_of(text: &str, pos: usize) -> usize {
         + 1
 }
 
-/// Finds the statement that does not parse and names its line.
+/// Finds the statement that does not parse and names its line. The scanner
+/// split leaves out an unterminated last statement: then that one is it.
 fn locate_error(name: &str, text: &str, from: usize) -> Error {
     let segment = &text[from..];
-    let pieces = pg_query::split_with_scanner(segment).unwrap_or_default();
-    for piece in pieces {
+    let mut covered = 0;
+    for piece in pg_query::split_with_scanner(segment).unwrap_or_default() {
+        let offset = piece.as_ptr() as usize - segment.as_ptr() as usize;
         if let Err(e) = pg_query::parse(piece, 0) {
-            let offset = piece.as_ptr() as usize - segment.as_ptr() as usize;
-            let skipped = piece.len() - piece.trim_start().len();
-            return syntax_error(name, line_of(text, from + offset + skipped), &e);
+            return syntax_error(name, line_of(text, from + skip_blank(segment, offset)), &e);
         }
+        covered = offset + piece.len();
     }
-    match pg_query::parse(segment, 0) {
-        Err(e) => syntax_error(name, line_of(text, from), &e),
+    let rest = skip_blank(segment, covered);
+    match pg_query::parse(&segment[rest..], 0) {
+        Err(e) => syntax_error(name, line_of(text, from + rest), &e),
         Ok(_) => Error::config(format!("{name}: cannot split the SQL")),
+    }
+}
+
+/// Skips `;`, whitespace and `--` comment lines from `pos`.
+fn skip_blank(text: &str, mut pos: usize) -> usize {
+    loop {
+        let rest = &text[pos..];
+        let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
+        pos += rest.len() - trimmed.len();
+        if trimmed.starts_with("--") {
+            pos += trimmed.find('\n').map_or(trimmed.len(), |i| i + 1);
+        } else {
+            return pos;
+        }
     }
 }
 

@@ -96,9 +96,12 @@ impl Ctx<'_> {
         }
     }
 
-    /// A list of grantees: dropped roles leave it. Returns whether any
-    /// role is left.
-    fn grantees(&mut self, list: &mut Vec<Node>) -> bool {
+    /// A list of grantees: dropped roles leave it. A remapped role becomes
+    /// the target role, or leaves too where `owner_has_it` (the target role
+    /// owns what it creates, so granting to it is redundant, and granting
+    /// it grant options on its own objects is an error). Returns whether
+    /// any role is left.
+    fn grantees(&mut self, list: &mut Vec<Node>, owner_has_it: bool) -> bool {
         let mut kept = Vec::with_capacity(list.len());
         for mut node in std::mem::take(list) {
             if let Some(N::RoleSpec(spec)) = &mut node.node {
@@ -110,8 +113,11 @@ impl Ctx<'_> {
                     }
                     Some(RoleAction::Remap) => {
                         let name = spec.rolename.clone();
-                        *spec = self.target.spec();
                         self.edit(&name);
+                        if owner_has_it {
+                            continue;
+                        }
+                        *spec = self.target.spec();
                     }
                     Some(RoleAction::Create) => {
                         self.out.needed.insert(spec.rolename.clone());
@@ -156,10 +162,10 @@ pub fn rewrite_roles(node: &mut Node, rules: &SchemaRules, target: &TargetRole) 
             if let Some(spec) = s.grantor.as_mut() {
                 c.owner(spec);
             }
-            c.out.drop = !c.grantees(&mut s.grantees);
+            c.out.drop = !c.grantees(&mut s.grantees, true);
         }
         Some(N::GrantRoleStmt(s)) => {
-            let granted_left = c.grantees(&mut s.grantee_roles);
+            let granted_left = c.grantees(&mut s.grantee_roles, false);
             let mut roles_left = true;
             s.granted_roles.retain(|n| match &n.node {
                 Some(N::AccessPriv(p)) => !matches!(
@@ -182,22 +188,22 @@ pub fn rewrite_roles(node: &mut Node, rules: &SchemaRules, target: &TargetRole) 
                     continue;
                 }
                 if let Some(N::List(l)) = d.arg.as_mut().and_then(|a| a.node.as_mut()) {
-                    if !c.grantees(&mut l.items) {
+                    if !c.grantees(&mut l.items, false) {
                         c.out.drop = true;
                     }
                 }
             }
             if let Some(action) = s.action.as_mut() {
-                if !c.grantees(&mut action.grantees) {
+                if !c.grantees(&mut action.grantees, true) {
                     c.out.drop = true;
                 }
             }
         }
         Some(N::CreatePolicyStmt(s)) => {
-            c.out.drop = !s.roles.is_empty() && !c.grantees(&mut s.roles)
+            c.out.drop = !s.roles.is_empty() && !c.grantees(&mut s.roles, false)
         }
         Some(N::AlterPolicyStmt(s)) => {
-            c.out.drop = !s.roles.is_empty() && !c.grantees(&mut s.roles)
+            c.out.drop = !s.roles.is_empty() && !c.grantees(&mut s.roles, false)
         }
         _ => {}
     }
