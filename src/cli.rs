@@ -59,6 +59,27 @@ pub enum Command {
     Plan,
     /// Show the ledger: stages, chunks, objects, last verify.
     Status,
+    /// Rewrite a pg_dump / `supabase db dump` schema file for the target, offline.
+    Rewrite(RewriteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RewriteArgs {
+    /// The dump to read (plain SQL).
+    #[arg(long, value_name = "DUMP.sql")]
+    pub input: PathBuf,
+    /// Where to write the rewritten SQL.
+    #[arg(long, value_name = "OUT.sql")]
+    pub output: PathBuf,
+    /// Also write every change (rule, reason, original and new text) as JSON.
+    #[arg(long, value_name = "CHANGES.json")]
+    pub changes: Option<PathBuf>,
+    /// Extra mapping files, merged after the configured ones.
+    #[arg(long = "mapping", value_name = "FILE")]
+    pub mappings: Vec<PathBuf>,
+    /// Role that owns what the output creates [default: whoever runs it].
+    #[arg(long, value_name = "ROLE")]
+    pub target_role: Option<String>,
 }
 
 pub fn init_logging(cli: &Cli) {
@@ -105,6 +126,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(if report.ok() { 0 } else { 2 })
         }
+        Command::Rewrite(args) => rewrite(&settings, args, cli.json),
         Command::Status => {
             let target = crate::aws::secrets::target_endpoint(&settings).await?;
             let client = pg::connect(Side::Target, &target).await?;
@@ -117,4 +139,54 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+fn rewrite(settings: &Settings, args: &RewriteArgs, json: bool) -> anyhow::Result<u8> {
+    use crate::schema::offline;
+    let mut files = settings.mapping_files.clone();
+    files.extend(args.mappings.iter().cloned());
+    let mappings = crate::mapping::load(&files)?;
+    let req = offline::RewriteRequest {
+        input: args.input.clone(),
+        output: args.output.clone(),
+        changes: args.changes.clone(),
+        target_role: args.target_role.clone(),
+    };
+    let result = offline::run(&req, &mappings)?;
+    for b in result.open_blockers() {
+        eprintln!("blocker: line {}: {}; fix: {}", b.line, b.message, b.fix);
+    }
+    offline::write(&req, &mappings, &result)?;
+    let dropped = result
+        .changes
+        .iter()
+        .filter(|c| c.action == "dropped")
+        .count();
+    let changed = result
+        .changes
+        .iter()
+        .filter(|c| c.action == "changed")
+        .count();
+    let added = result
+        .changes
+        .iter()
+        .filter(|c| c.action == "added")
+        .count();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "ok": true, "output": args.output, "dropped": dropped, "changed": changed,
+                "added": added, "rules_fired": result.rules_fired,
+                "roles_created": result.roles_created,
+            })
+        );
+    } else {
+        println!(
+            "wrote {}: {} statements kept, {dropped} dropped, {changed} changed, {added} added",
+            args.output.display(),
+            result.counts.values().sum::<usize>()
+        );
+    }
+    Ok(0)
 }

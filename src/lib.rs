@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod mapping;
 pub mod pg;
 pub mod plan;
+pub mod schema;
 pub mod settings;
 
 pub use error::{Error, Kind, Result};

@@ -1,14 +1,16 @@
 //! Mappings: declarative rules from `mappings/*.toml`, merged in order (the
 //! user's own files last). Each file may hold a `[storage]` section (bucket
-//! mapping, this module's `storage`) and schema rules (the `schema` module's
-//! concern); every rule carries an id and a reason so that reports can say
-//! which rule changed what.
+//! mapping, this module's `storage`) and schema rules (`schema::rules`);
+//! every rule carries an id and a reason so that reports can say which rule
+//! changed what. The shipped schema defaults are built in and always merged
+//! first; listed files are merged after them.
 
 pub mod storage;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::schema::rules::SchemaRules;
 
 pub use storage::{BucketRule, ExpiryRule, StorageRules};
 
@@ -16,13 +18,17 @@ pub use storage::{BucketRule, ExpiryRule, StorageRules};
 #[derive(Debug, Clone, Default)]
 pub struct Mappings {
     pub storage: StorageRules,
+    pub schema: SchemaRules,
     /// Every file read, in order, for reports.
     pub files: Vec<PathBuf>,
 }
 
 /// Reads the given files in order; later files override earlier ones.
 pub fn load(files: &[PathBuf]) -> Result<Mappings> {
-    let mut m = Mappings::default();
+    let mut m = Mappings {
+        schema: SchemaRules::defaults()?,
+        ..Mappings::default()
+    };
     for path in files {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::config(format!("mapping file {}: {e}", path.display()))
@@ -35,6 +41,8 @@ pub fn load(files: &[PathBuf]) -> Result<Mappings> {
 
 impl Mappings {
     fn merge_text(&mut self, path: &Path, text: &str) -> Result<()> {
+        // Also rejects unknown top-level sections, naming the line.
+        self.schema.merge_str(path, text)?;
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             Error::config(format!("mapping file {}: {}", path.display(), e.message()))
         })?;
@@ -48,13 +56,6 @@ impl Mappings {
                     ))
                 })?;
             self.storage.merge(path, rules)?;
-        }
-        if let Some(key) = table.keys().next() {
-            return Err(Error::config(format!(
-                "mapping file {}: unknown section `{key}`",
-                path.display()
-            ))
-            .with_fix("see the README's mapping reference for the known sections"));
         }
         self.files.push(path.to_path_buf());
         Ok(())

@@ -1,0 +1,22 @@
+//! Schema: turns a Supabase schema dump into one that applies on the target
+//! (Aurora PostgreSQL 15.5) as its non-superuser login role, by the
+//! declarative rules in `mappings/`, and explains every change.
+//!
+//! The pure core works on text: `parse` splits a dump with PostgreSQL's own
+//! grammar, `classify` says what each statement is, `rules` holds the mapping
+//! sections, `rewrite` applies them (with `roles`, `checks`, `scan`,
+//! `prelude`). The `schema` stage around it is in `stage`.
+
+pub mod checks;
+pub mod classify;
+pub mod offline;
+pub mod parse;
+pub mod prelude;
+pub mod rewrite;
+pub mod roles;
+pub mod rules;
+pub mod scan;
+
+pub use checks::Blocker;
+pub use rewrite::{rewrite, Change, Options, Rewritten};
+pub use roles::TargetRole;

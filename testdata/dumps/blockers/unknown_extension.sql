@@ -1,0 +1,3 @@
+CREATE EXTENSION IF NOT EXISTS fancy_search WITH SCHEMA extensions;
+
+CREATE EXTENSION IF NOT EXISTS timescaledb WITH SCHEMA extensions;
