@@ -59,6 +59,8 @@ pub enum Command {
     Plan,
     /// Show the ledger: stages, chunks, objects, last verify.
     Status,
+    /// Copy every row from one consistent source snapshot, in parallel chunks; resumable.
+    Data,
 }
 
 pub fn init_logging(cli: &Cli) {
@@ -104,6 +106,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 eprintln!("error: {line}");
             }
             Ok(if report.ok() { 0 } else { 2 })
+        }
+        Command::Data => {
+            let mode = crate::progress::Mode::detect(cli.json, cli.global.quiet);
+            let summary = crate::data::run(&settings, mode).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else if !cli.global.quiet {
+                print!("{summary}");
+            }
+            Ok(0)
         }
         Command::Status => {
             let target = crate::aws::secrets::target_endpoint(&settings).await?;

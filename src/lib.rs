@@ -5,11 +5,13 @@
 
 pub mod aws;
 pub mod cli;
+pub mod data;
 pub mod error;
 pub mod ledger;
 pub mod mapping;
 pub mod pg;
 pub mod plan;
+pub mod progress;
 pub mod settings;
 
 pub use error::{Error, Kind, Result};
