@@ -191,7 +191,13 @@ impl Progress {
     }
 
     pub fn chunk_retry(&self, table: &str, ordinal: i32, attempt: u32, error: &str) {
-        tracing::warn!(table, chunk = ordinal, attempt, error, "chunk failed, retrying");
+        tracing::warn!(
+            table,
+            chunk = ordinal,
+            attempt,
+            error,
+            "chunk failed, retrying"
+        );
         self.event(serde_json::json!({"event": "chunk_retry", "table": table, "chunk": ordinal, "attempt": attempt, "error": error}));
     }
 

@@ -175,7 +175,12 @@ pub async fn target_table(
             &[&schema, &name],
         )
         .await
-        .map_err(|e| Error::failure(format!("target: reading table {schema}.{name}: {}", crate::ledger::db_message(&e))))?;
+        .map_err(|e| {
+            Error::failure(format!(
+                "target: reading table {schema}.{name}: {}",
+                crate::ledger::db_message(&e)
+            ))
+        })?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -201,8 +206,5 @@ pub async fn target_has_rows(client: &impl GenericClient, table: &Table) -> Resu
 }
 
 fn source_err(doing: &str, e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!(
-        "source: {doing}: {}",
-        crate::ledger::db_message(e)
-    ))
+    Error::failure(format!("source: {doing}: {}", crate::ledger::db_message(e)))
 }

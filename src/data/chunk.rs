@@ -63,9 +63,11 @@ impl Range {
             Range::Key { lo, hi } => {
                 let cols = row_of(key.iter().map(|k| quote_ident(&k.name)));
                 let bound = |vals: &Vec<String>| {
-                    row_of(key.iter().zip(vals).map(|(k, v)| {
-                        format!("{}::{}", quote_literal(v), k.type_name)
-                    }))
+                    row_of(
+                        key.iter()
+                            .zip(vals)
+                            .map(|(k, v)| format!("{}::{}", quote_literal(v), k.type_name)),
+                    )
                 };
                 let mut p = Vec::new();
                 if let Some(lo) = lo {
@@ -257,9 +259,18 @@ mod tests {
         assert_eq!(
             r,
             vec![
-                Range::Key { lo: None, hi: Some(k(&["10"])) },
-                Range::Key { lo: Some(k(&["10"])), hi: Some(k(&["20"])) },
-                Range::Key { lo: Some(k(&["20"])), hi: None },
+                Range::Key {
+                    lo: None,
+                    hi: Some(k(&["10"]))
+                },
+                Range::Key {
+                    lo: Some(k(&["10"])),
+                    hi: Some(k(&["20"]))
+                },
+                Range::Key {
+                    lo: Some(k(&["20"])),
+                    hi: None
+                },
             ]
         );
         assert_eq!(key_ranges(vec![]), vec![Range::Whole]);
@@ -271,9 +282,18 @@ mod tests {
         assert_eq!(
             r,
             vec![
-                Range::Ctid { lo: None, hi: Some(4) },
-                Range::Ctid { lo: Some(4), hi: Some(8) },
-                Range::Ctid { lo: Some(8), hi: None },
+                Range::Ctid {
+                    lo: None,
+                    hi: Some(4)
+                },
+                Range::Ctid {
+                    lo: Some(4),
+                    hi: Some(8)
+                },
+                Range::Ctid {
+                    lo: Some(8),
+                    hi: None
+                },
             ]
         );
         assert_eq!(ctid_ranges(1, 5), vec![Range::Whole]);
@@ -283,15 +303,27 @@ mod tests {
     #[test]
     fn predicates_quote_names_and_values() {
         let key = vec![
-            KeyColumn { name: "Org".into(), type_name: "text".into() },
-            KeyColumn { name: "id".into(), type_name: "bigint".into() },
+            KeyColumn {
+                name: "Org".into(),
+                type_name: "text".into(),
+            },
+            KeyColumn {
+                name: "id".into(),
+                type_name: "bigint".into(),
+            },
         ];
-        let r = Range::Key { lo: Some(k(&["it's", "1"])), hi: None };
+        let r = Range::Key {
+            lo: Some(k(&["it's", "1"])),
+            hi: None,
+        };
         assert_eq!(
             r.predicate(&key).unwrap(),
             "ROW(\"Org\", \"id\") >= ROW('it''s'::text, '1'::bigint)"
         );
-        let c = Range::Ctid { lo: Some(8), hi: Some(16) };
+        let c = Range::Ctid {
+            lo: Some(8),
+            hi: Some(16),
+        };
         assert_eq!(
             c.predicate(&[]).unwrap(),
             "ctid >= '(8,0)'::tid AND ctid < '(16,0)'::tid"
@@ -303,12 +335,24 @@ mod tests {
     fn ledger_encoding_round_trips() {
         for r in [
             Range::Whole,
-            Range::Key { lo: Some(k(&["a", "1"])), hi: None },
-            Range::Key { lo: None, hi: Some(k(&["z"])) },
-            Range::Ctid { lo: Some(3), hi: None },
+            Range::Key {
+                lo: Some(k(&["a", "1"])),
+                hi: None,
+            },
+            Range::Key {
+                lo: None,
+                hi: Some(k(&["z"])),
+            },
+            Range::Ctid {
+                lo: Some(3),
+                hi: None,
+            },
         ] {
             let (lo, hi) = r.to_json();
-            assert_eq!(Range::from_json(r.kind(), lo.as_ref(), hi.as_ref()), Some(r));
+            assert_eq!(
+                Range::from_json(r.kind(), lo.as_ref(), hi.as_ref()),
+                Some(r)
+            );
         }
         assert_eq!(Range::from_json("bogus", None, None), None);
     }

@@ -34,11 +34,7 @@ pub fn copy_sql(table: &Table, key: &[KeyColumn], range: &Range) -> CopySql {
         .predicate(key)
         .map(|p| format!(" WHERE {p}"))
         .unwrap_or_default();
-    let format = if table.binary {
-        " (FORMAT binary)"
-    } else {
-        ""
-    };
+    let format = if table.binary { " (FORMAT binary)" } else { "" };
     CopySql {
         out: format!(
             "COPY (SELECT {cols} FROM ONLY {}{filter}) TO STDOUT{format}",
@@ -82,7 +78,11 @@ pub async fn pump(
         bytes += n;
         on_bytes(n);
     }
-    let rows = sink.as_mut().finish().await.map_err(|e| (Side::Target, e))?;
+    let rows = sink
+        .as_mut()
+        .finish()
+        .await
+        .map_err(|e| (Side::Target, e))?;
     Ok(Moved { rows, bytes })
 }
 
@@ -108,8 +108,14 @@ mod tests {
 
     #[test]
     fn copy_sql_quotes_and_filters() {
-        let key = vec![KeyColumn { name: "id".into(), type_name: "bigint".into() }];
-        let r = Range::Key { lo: None, hi: Some(vec!["5".into()]) };
+        let key = vec![KeyColumn {
+            name: "id".into(),
+            type_name: "bigint".into(),
+        }];
+        let r = Range::Key {
+            lo: None,
+            hi: Some(vec!["5".into()]),
+        };
         let sql = copy_sql(&table(true), &key, &r);
         assert_eq!(
             sql.out,

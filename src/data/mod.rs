@@ -89,9 +89,18 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     let started = Instant::now();
     let outcome = copy_all(settings, &source, &target, &ledger, mode).await;
     let (state, detail) = match &outcome {
-        Ok(Some(s)) => (StageState::Done, serde_json::to_value(s).unwrap_or_default()),
-        Ok(None) => (StageState::Interrupted, serde_json::json!({"reason": "interrupted"})),
-        Err(e) => (StageState::Failed, serde_json::json!({"error": e.to_string()})),
+        Ok(Some(s)) => (
+            StageState::Done,
+            serde_json::to_value(s).unwrap_or_default(),
+        ),
+        Ok(None) => (
+            StageState::Interrupted,
+            serde_json::json!({"reason": "interrupted"}),
+        ),
+        Err(e) => (
+            StageState::Failed,
+            serde_json::json!({"error": e.to_string()}),
+        ),
     };
     ledger.set_stage(Stage::Data, state, detail).await?;
     match outcome? {
@@ -281,7 +290,11 @@ async fn match_target(ledger: &Ledger, all: Vec<Table>) -> Result<(Vec<Table>, V
             return Err(Error::config(format!(
                 "data: target table {} lacks column(s) {} that the source has",
                 t.label(),
-                missing.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                missing
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
             .with_fix("run `supamigrate schema` again, or add the columns on the target"));
         }
@@ -330,14 +343,19 @@ async fn plan(
         plan.push((t.clone(), ranges));
     }
     chunk::largest_first(&mut plan, |(t, _)| (t.bytes, t.label()));
-    let tx = client
-        .transaction()
-        .await
-        .map_err(|e| Error::failure(format!("ledger: writing the chunk plan: {}", crate::ledger::db_message(&e))))?;
+    let tx = client.transaction().await.map_err(|e| {
+        Error::failure(format!(
+            "ledger: writing the chunk plan: {}",
+            crate::ledger::db_message(&e)
+        ))
+    })?;
     store::insert_plan(&tx, run_id, &plan).await?;
-    tx.commit()
-        .await
-        .map_err(|e| Error::failure(format!("ledger: writing the chunk plan: {}", crate::ledger::db_message(&e))))?;
+    tx.commit().await.map_err(|e| {
+        Error::failure(format!(
+            "ledger: writing the chunk plan: {}",
+            crate::ledger::db_message(&e)
+        ))
+    })?;
     let chunks: usize = plan.iter().map(|(_, r)| r.len()).sum();
     tracing::info!(tables = plan.len(), chunks, "planned the copy");
     Ok(())

@@ -127,15 +127,39 @@ async fn copy_with_retries(shared: &Shared, job: &Job) -> Result<()> {
 
 /// 0.5 s, 1 s, 2 s, ... capped at 10 s.
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(5).saturating_sub(1))).min(Duration::from_secs(10))
+    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(5).saturating_sub(1)))
+        .min(Duration::from_secs(10))
 }
 
 async fn copy_chunk(shared: &Shared, job: &Job) -> std::result::Result<Moved, Failure> {
-    let source = shared.source.get().await.map_err(|e| pool_failure(Side::Source, &e))?;
-    let mut target = shared.target.get().await.map_err(|e| pool_failure(Side::Target, &e))?;
+    let source = shared
+        .source
+        .get()
+        .await
+        .map_err(|e| pool_failure(Side::Source, &e))?;
+    let mut target = shared
+        .target
+        .get()
+        .await
+        .map_err(|e| pool_failure(Side::Target, &e))?;
     let mut streamed = 0;
-    match copy_on(shared, job, &source, &mut target, &mut streamed).await {
-        Ok(moved) => Ok(moved),
+    let mut source_broken = false;
+    match copy_on(
+        shared,
+        job,
+        &source,
+        &mut target,
+        &mut streamed,
+        &mut source_broken,
+    )
+    .await
+    {
+        Ok(moved) => {
+            if source_broken {
+                drop(Object::take(source));
+            }
+            Ok(moved)
+        }
         Err(mut f) => {
             f.bytes = streamed;
             // A connection that failed mid-transaction must never go back to
@@ -153,6 +177,7 @@ async fn copy_on(
     source: &Object,
     target: &mut Object,
     streamed: &mut u64,
+    source_broken: &mut bool,
 ) -> std::result::Result<Moved, Failure> {
     snapshot::import(source, &shared.snapshot)
         .await
@@ -173,25 +198,25 @@ async fn copy_on(
         *streamed += n;
         shared.progress.bytes(&label, n);
     })
-        .await
-        .map_err(|(side, e)| failure(side, &e))?;
+    .await
+    .map_err(|(side, e)| failure(side, &e))?;
     let marked = store::mark_done(&tx, job.chunk.id, moved.rows, moved.bytes)
         .await
         .map_err(|e| failure(Side::Target, &e))?;
     if !marked {
-        return Err(Failure {
-            side: Side::Target,
-            bytes: 0,
-            message: "the chunk is no longer pending in the ledger (another run copied it)"
-                .into(),
-            transient: false,
-        });
+        // An earlier attempt committed but its acknowledgement was lost
+        // (the ledger lock rules out another run): keep that copy, drop this.
+        tx.rollback().await.map_err(|e| failure(Side::Target, &e))?;
+        tracing::info!(table = %label, chunk = job.chunk.ordinal, "chunk was already committed by an earlier attempt");
+        return Ok(Moved::default());
     }
     tx.commit().await.map_err(|e| failure(Side::Target, &e))?;
-    source
-        .batch_execute("COMMIT")
-        .await
-        .map_err(|e| failure(Side::Source, &e))?;
+    // The chunk is done once the target committed; ending the read-only
+    // source transaction can fail (backend gone) without losing anything.
+    if let Err(e) = source.batch_execute("COMMIT").await {
+        tracing::debug!(error = %e, "ending the source transaction after a committed chunk");
+        *source_broken = true;
+    }
     Ok(moved)
 }
 
