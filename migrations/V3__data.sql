@@ -21,3 +21,16 @@ CREATE TABLE supamigrate.finalize_steps (
     at         timestamptz NOT NULL DEFAULT clock_timestamp(),
     UNIQUE (run_id, kind, object)
 );
+
+-- Source sequence values read right after the data snapshot was exported:
+-- every row the snapshot holds got its value before then, so these values
+-- are never behind the copied rows. finalize applies them.
+CREATE TABLE supamigrate.sequence_values (
+    run_id        text NOT NULL REFERENCES supamigrate.runs (id),
+    schema_name   text NOT NULL,
+    sequence_name text NOT NULL,
+    last_value    bigint NOT NULL,
+    is_called     boolean NOT NULL,
+    read_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (run_id, schema_name, sequence_name)
+);

@@ -61,6 +61,8 @@ pub enum Command {
     Status,
     /// Copy every row from one consistent source snapshot, in parallel chunks; resumable.
     Data,
+    /// Post-data: indexes (in parallel), constraints, triggers, policies, sequence values, materialized views, ANALYZE.
+    Finalize,
 }
 
 pub fn init_logging(cli: &Cli) {
@@ -110,6 +112,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Data => {
             let mode = crate::progress::Mode::detect(cli.json, cli.global.quiet);
             let summary = crate::data::run(&settings, mode).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else if !cli.global.quiet {
+                print!("{summary}");
+            }
+            Ok(0)
+        }
+        Command::Finalize => {
+            let mode = crate::progress::Mode::detect(cli.json, cli.global.quiet);
+            let steps = crate::finalize::catalog::post_data_steps(&settings).await?;
+            let summary = crate::finalize::run(&settings, steps, mode).await?;
             if cli.json {
                 println!("{}", serde_json::to_string(&summary)?);
             } else if !cli.global.quiet {

@@ -7,6 +7,7 @@ pub mod aws;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod finalize;
 pub mod ledger;
 pub mod mapping;
 pub mod pg;

@@ -2,7 +2,8 @@
 //! snapshot, in parallel chunks that each commit with their ledger mark.
 //!
 //! Touches: source (read only, one exported snapshot), target tables' rows,
-//! target `supamigrate.chunks` and `supamigrate.stage_states`.
+//! target `supamigrate.chunks`, `supamigrate.sequence_values` and
+//! `supamigrate.stage_states`.
 //!
 //! A first run plans: tables largest first, each cut into chunks of about
 //! `copy.chunk_bytes` by key ranges (or ctid ranges without a usable key),
@@ -16,6 +17,7 @@
 pub mod catalog;
 pub mod chunk;
 pub mod copy;
+pub mod sequences;
 pub mod snapshot;
 pub mod split;
 pub mod store;
@@ -125,6 +127,11 @@ async fn copy_all(
 ) -> Result<Option<Summary>> {
     let run_id = ledger.run_id().to_string();
     let coordinator = Coordinator::open(source).await?;
+    let seqs = sequences::read_source(coordinator.client()).await?;
+    {
+        let mut client = pg::connect(Side::Target, target).await?;
+        sequences::store(&mut client, &run_id, &seqs).await?;
+    }
     let all = catalog::source_tables(coordinator.client()).await?;
     let (tables, skipped) = match_target(ledger, all).await?;
     for s in &skipped {
