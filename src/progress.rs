@@ -92,7 +92,9 @@ impl Progress {
 
     fn event(&self, v: serde_json::Value) {
         if self.mode == Mode::Json {
-            println!("{v}");
+            use std::io::Write;
+            // A reader that went away (`| head`) must not stop the copy.
+            let _ = writeln!(std::io::stdout().lock(), "{v}");
         }
     }
 

@@ -324,3 +324,153 @@ fn a_terminated_source_backend_is_retried() {
     );
     assert_ne!(retried, "0");
 }
+
+#[test]
+fn ctrl_c_rolls_back_running_chunks_and_says_how_to_resume() {
+    let src = support::source_db("data_sigint");
+    let tgt = support::target_db("data_sigint");
+    support::psql(&src.url, RESUME_SOURCE);
+    support::psql(&tgt.url, RESUME_TARGET);
+
+    let mut child = spawn_data(&src.url, &tgt.url, "2");
+    let mut lines = events(&mut child);
+    let mut done = 0;
+    watch(&mut lines, |e| {
+        done += usize::from(e["event"] == "chunk_done");
+        done >= 2
+    });
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let rest = watch(&mut lines, |_| false);
+    let (code, stderr) = finish(child);
+    assert_eq!(
+        rest.last().map(|e| e["ok"].clone()),
+        Some(serde_json::json!(false))
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("resume with `supamigrate data`"),
+        "{stderr}"
+    );
+
+    // Exactly the rows of the chunks marked done are on the target.
+    let consistent = support::psql(
+        &tgt.url,
+        "SELECT (SELECT coalesce(sum(rows), 0) FROM supamigrate.chunks WHERE state = 'done' AND table_name = 'events')
+              = (SELECT count(*) FROM resume.events)
+            AND (SELECT count(*) FROM supamigrate.chunks WHERE state = 'pending') > 0",
+    );
+    assert_eq!(consistent, "t");
+    assert_eq!(
+        support::psql(
+            &tgt.url,
+            "SELECT state FROM supamigrate.stage_states WHERE stage = 'data' AND is_current"
+        ),
+        "interrupted"
+    );
+
+    let (code, stderr) = finish(spawn_data(&src.url, &tgt.url, "2"));
+    assert_eq!(code, 0, "{stderr}");
+    for table in ["resume.events", "resume.loose"] {
+        assert_eq!(
+            table_digest(&src.url, table),
+            table_digest(&tgt.url, table),
+            "{table}"
+        );
+    }
+}
+
+const CONSISTENCY: &str = "
+CREATE SCHEMA cons;
+CREATE TABLE cons.t (id int PRIMARY KEY, v int NOT NULL, pad text);
+INSERT INTO cons.t SELECT g, 0, repeat('x', 100) FROM generate_series(0, 29999) g;
+CREATE TABLE cons.wlog (k int PRIMARY KEY);";
+
+#[test]
+fn a_writer_during_the_copy_does_not_leak_into_the_snapshot() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let src = support::source_db("data_consistency");
+    let tgt = support::target_db("data_consistency");
+    support::psql(&src.url, CONSISTENCY);
+    support::psql(
+        &tgt.url,
+        "CREATE SCHEMA cons; CREATE TABLE cons.t (id int, v int, pad text); CREATE TABLE cons.wlog (k int);",
+    );
+
+    // Each writer transaction adds a row, bumps two rows spread over the
+    // table, and logs its number: the target's log then says exactly which
+    // transactions the snapshot holds, and so what every row must be.
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (stop, written, url) = (Arc::clone(&stop), Arc::clone(&written), src.url.clone());
+        std::thread::spawn(move || {
+            let mut k = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let mut sql = String::new();
+                for _ in 0..20 {
+                    k += 1;
+                    sql.push_str(&format!(
+                        "BEGIN; INSERT INTO cons.t VALUES ({}, 0, 'new');
+                         UPDATE cons.t SET v = v + 1 WHERE id = {};
+                         UPDATE cons.t SET v = v + 1 WHERE id = {};
+                         INSERT INTO cons.wlog VALUES ({k}); COMMIT;\n",
+                        100_000 + k,
+                        k % 30_000,
+                        (k * 7919) % 30_000
+                    ));
+                }
+                support::psql(&url, &sql);
+                written.store(k, Ordering::SeqCst);
+            }
+        })
+    };
+    while written.load(Ordering::SeqCst) < 100 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    data_cmd(&src.url, &tgt.url).assert().success();
+    let after_copy = written.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+
+    let n: usize = support::psql(&tgt.url, "SELECT coalesce(max(k), 0) FROM cons.wlog")
+        .parse()
+        .unwrap();
+    assert!(
+        n >= 100 && n <= after_copy,
+        "snapshot holds {n} writer transactions"
+    );
+    assert!(
+        written.load(Ordering::SeqCst) > n,
+        "the writer went on after the snapshot"
+    );
+    let check = support::psql(
+        &tgt.url,
+        &format!(
+            "WITH hits AS (
+               SELECT id, count(*) AS c FROM (
+                 SELECT k % 30000 AS id FROM generate_series(1, {n}) k
+                 UNION ALL SELECT (k * 7919) % 30000 FROM generate_series(1, {n}) k) x
+               GROUP BY id)
+             SELECT (SELECT count(*) FROM cons.wlog) = {n}
+                AND (SELECT count(DISTINCT k) FROM cons.wlog) = {n}
+                AND (SELECT count(*) FROM cons.t WHERE id >= 100000) = {n}
+                AND (SELECT max(id) FROM cons.t) = 100000 + {n}
+                AND (SELECT count(*) FROM cons.t WHERE id < 30000) = 30000
+                AND (SELECT count(*) FROM cons.t t LEFT JOIN hits h USING (id)
+                     WHERE t.id < 30000 AND t.v <> coalesce(h.c, 0)) = 0"
+        ),
+    );
+    assert_eq!(check, "t", "the target is not the snapshot's state");
+    let chunks = support::psql(
+        &tgt.url,
+        "SELECT count(*) FROM supamigrate.chunks WHERE table_name = 't'",
+    );
+    assert_ne!(chunks, "1", "the table must be copied in several chunks");
+}
