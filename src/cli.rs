@@ -61,6 +61,10 @@ pub enum Command {
     Status,
     /// Rewrite a pg_dump / `supabase db dump` schema file for the target, offline.
     Rewrite(RewriteArgs),
+    /// Copy every row from one consistent source snapshot, in parallel chunks; resumable.
+    Data,
+    /// Post-data: indexes (in parallel), constraints, triggers, policies, sequence values, materialized views, ANALYZE.
+    Finalize,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +131,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(if report.ok() { 0 } else { 2 })
         }
         Command::Rewrite(args) => rewrite(&settings, args, cli.json),
+        Command::Data => {
+            let mode = crate::progress::Mode::detect(cli.json, cli.global.quiet);
+            let summary = crate::data::run(&settings, mode).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else if !cli.global.quiet {
+                print!("{summary}");
+            }
+            Ok(0)
+        }
+        Command::Finalize => {
+            let mode = crate::progress::Mode::detect(cli.json, cli.global.quiet);
+            let steps = crate::finalize::catalog::post_data_steps(&settings).await?;
+            let summary = crate::finalize::run(&settings, steps, mode).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else if !cli.global.quiet {
+                print!("{summary}");
+            }
+            Ok(0)
+        }
         Command::Status => {
             let target = crate::aws::secrets::target_endpoint(&settings).await?;
             let client = pg::connect(Side::Target, &target).await?;

@@ -5,11 +5,14 @@
 
 pub mod aws;
 pub mod cli;
+pub mod data;
 pub mod error;
+pub mod finalize;
 pub mod ledger;
 pub mod mapping;
 pub mod pg;
 pub mod plan;
+pub mod progress;
 pub mod schema;
 pub mod settings;
 

@@ -1,0 +1,391 @@
+//! The `data` stage: every row of every table, from one consistent source
+//! snapshot, in parallel chunks that each commit with their ledger mark.
+//!
+//! Touches: source (read only, one exported snapshot), target tables' rows,
+//! target `supamigrate.chunks`, `supamigrate.sequence_values` and
+//! `supamigrate.stage_states`.
+//!
+//! A first run plans: tables largest first, each cut into chunks of about
+//! `copy.chunk_bytes` by key ranges (or ctid ranges without a usable key),
+//! the whole plan written to the ledger in one transaction. Every run then
+//! copies the chunks still pending. Key ranges keep their meaning under a new
+//! snapshot, so a resumed run continues where it stopped; ctid ranges do not,
+//! so a ctid-split table that was partly copied is emptied and restarts whole.
+//! Rows written to the source between two runs are the cutover's business
+//! (final sync and verify), not this stage's.
+
+pub mod catalog;
+pub mod chunk;
+pub mod copy;
+pub mod sequences;
+pub mod snapshot;
+pub mod split;
+pub mod store;
+pub mod worker;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use crate::error::{Error, Result};
+use crate::ledger::{Ledger, Stage, StageState};
+use crate::pg::{self, Endpoint, Side};
+use crate::progress::{self, Progress};
+use crate::settings::Settings;
+use catalog::Table;
+use chunk::Splitter;
+use snapshot::Coordinator;
+use worker::{Job, Shared};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub ok: bool,
+    pub run: String,
+    pub tables: usize,
+    pub chunks_done: i64,
+    pub chunks: i64,
+    pub rows: i64,
+    pub bytes: i64,
+    pub seconds: f64,
+    /// Source tables with no table of that name on the target.
+    pub skipped: Vec<String>,
+    /// Ctid-split tables emptied and copied again from the start.
+    pub restarted_whole: Vec<String>,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "data: {} tables, {}/{} chunks, {} rows, {} MiB in {:.1}s (run {})",
+            self.tables,
+            self.chunks_done,
+            self.chunks,
+            self.rows,
+            self.bytes / (1024 * 1024),
+            self.seconds,
+            self.run
+        )?;
+        for s in &self.skipped {
+            writeln!(f, "  skipped {s}: no such table on the target")?;
+        }
+        for s in &self.restarted_whole {
+            writeln!(f, "  restarted {s} whole (split by ctid)")?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
+    let source = settings.source()?.clone();
+    crate::plan::refuse_transaction_pooler(&source)?;
+    let target = crate::aws::secrets::target_endpoint(settings).await?;
+    let mut ledger = Ledger::open(&target, &source.to_string()).await?;
+    ledger
+        .set_stage(Stage::Data, StageState::Running, serde_json::json!({}))
+        .await?;
+    let started = Instant::now();
+    let outcome = copy_all(settings, &source, &target, &ledger, mode).await;
+    let (state, detail) = match &outcome {
+        Ok(Some(s)) => (
+            StageState::Done,
+            serde_json::to_value(s).unwrap_or_default(),
+        ),
+        Ok(None) => (
+            StageState::Interrupted,
+            serde_json::json!({"reason": "interrupted"}),
+        ),
+        Err(e) => (
+            StageState::Failed,
+            serde_json::json!({"error": e.to_string()}),
+        ),
+    };
+    ledger.set_stage(Stage::Data, state, detail).await?;
+    match outcome? {
+        Some(mut s) => {
+            s.seconds = started.elapsed().as_secs_f64();
+            Ok(s)
+        }
+        None => Err(Error::failure(
+            "data: interrupted; chunks in flight were rolled back, finished chunks are kept",
+        )
+        .with_fix("resume with `supamigrate data`")),
+    }
+}
+
+/// `Ok(None)` when interrupted by Ctrl-C or SIGTERM.
+async fn copy_all(
+    settings: &Settings,
+    source: &Endpoint,
+    target: &Endpoint,
+    ledger: &Ledger,
+    mode: progress::Mode,
+) -> Result<Option<Summary>> {
+    let run_id = ledger.run_id().to_string();
+    let coordinator = Coordinator::open(source).await?;
+    let seqs = sequences::read_source(coordinator.client()).await?;
+    {
+        let mut client = pg::connect(Side::Target, target).await?;
+        sequences::store(&mut client, &run_id, &seqs).await?;
+    }
+    let all = catalog::source_tables(coordinator.client()).await?;
+    let (tables, skipped) = match_target(ledger, all).await?;
+    for s in &skipped {
+        tracing::warn!(table = %s, "no such table on the target, not copied");
+    }
+
+    if !store::is_planned(ledger.client(), &run_id).await? {
+        plan(settings, &coordinator, target, &run_id, &tables).await?;
+    }
+    let restarted = {
+        let mut client = pg::connect(Side::Target, target).await?;
+        store::restart_ctid_tables(&mut client, &run_id).await?
+    };
+    for t in &restarted {
+        tracing::warn!(table = %t, note = store::CTID_NOTE, "restarting table whole");
+    }
+
+    let by_name: HashMap<(String, String), Arc<Table>> = tables
+        .into_iter()
+        .map(|t| ((t.schema.clone(), t.name.clone()), Arc::new(t)))
+        .collect();
+    let mut jobs = Vec::new();
+    for chunk in store::pending(ledger.client(), &run_id).await? {
+        let table = by_name
+            .get(&(chunk.schema.clone(), chunk.table.clone()))
+            .ok_or_else(|| {
+                Error::failure(format!(
+                    "data: planned table {}.{} is gone from the source or the target",
+                    chunk.schema, chunk.table
+                ))
+                .with_fix("recreate it, or start a new run")
+            })?;
+        jobs.push(Job {
+            chunk,
+            table: Arc::clone(table),
+        });
+    }
+    order_jobs(&mut jobs);
+
+    let estimate: u64 = estimate_bytes(&jobs);
+    let jobs_n = settings.copy.jobs.max(1);
+    let shared = Arc::new(Shared {
+        progress: Progress::new(mode, "data", estimate, jobs.len() as u64),
+        queue: Mutex::new(VecDeque::from(jobs)),
+        source: pg::pool(Side::Source, source, jobs_n)?,
+        target: pg::pool(Side::Target, target, jobs_n)?,
+        snapshot: coordinator.id().to_string(),
+        stop: Default::default(),
+    });
+    let mut set = JoinSet::new();
+    for _ in 0..jobs_n {
+        set.spawn(worker::run(Arc::clone(&shared)));
+    }
+    let outcome = drive(&mut set, &shared).await;
+    shared.progress.finish();
+    let interrupted = match outcome {
+        Drive::Done => false,
+        Drive::Interrupted => true,
+        Drive::Failed(e) => return Err(e),
+    };
+    coordinator.close().await?;
+    if interrupted {
+        return Ok(None);
+    }
+    let (done, all, rows, bytes) = store::totals(ledger.client(), &run_id).await?;
+    Ok(Some(Summary {
+        ok: done == all,
+        run: run_id,
+        tables: by_name.len(),
+        chunks_done: done,
+        chunks: all,
+        rows,
+        bytes,
+        seconds: 0.0,
+        skipped,
+        restarted_whole: restarted,
+    }))
+}
+
+enum Drive {
+    Done,
+    Interrupted,
+    Failed(Error),
+}
+
+/// Waits for the workers, racing them against Ctrl-C and SIGTERM. On a
+/// signal the workers are dropped mid-chunk: dropping a COPY sink aborts it
+/// and the connection's end rolls the chunk's transaction back.
+async fn drive(set: &mut JoinSet<Result<()>>, shared: &Shared) -> Drive {
+    let mut first_error = None;
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            next = set.join_next() => match next {
+                None => break,
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) => {
+                    first_error.get_or_insert(e);
+                }
+                Some(Err(join)) => {
+                    first_error.get_or_insert(Error::failure(format!("data: a worker died: {join}")));
+                }
+            },
+            () = &mut signal => {
+                shared.stop.store(true, Ordering::SeqCst);
+                set.abort_all();
+                while set.join_next().await.is_some() {}
+                tracing::warn!("interrupted: running chunks rolled back, finished chunks kept");
+                return Drive::Interrupted;
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Drive::Failed(e),
+        None => Drive::Done,
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Keeps the source tables that exist on the target, with the columns both
+/// sides have; binary COPY only where every column's type is the same.
+async fn match_target(ledger: &Ledger, all: Vec<Table>) -> Result<(Vec<Table>, Vec<String>)> {
+    let mut tables = Vec::new();
+    let mut skipped = Vec::new();
+    for mut t in all {
+        let Some(target) = catalog::target_table(ledger.client(), &t.schema, &t.name).await? else {
+            skipped.push(t.label());
+            continue;
+        };
+        let target_types: HashMap<&str, &str> = target
+            .columns
+            .iter()
+            .map(|(n, ty)| (n.as_str(), ty.as_str()))
+            .collect();
+        let missing: Vec<&String> = t
+            .columns
+            .iter()
+            .filter(|c| !target_types.contains_key(c.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::config(format!(
+                "data: target table {} lacks column(s) {} that the source has",
+                t.label(),
+                missing
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .with_fix("run `supamigrate schema` again, or add the columns on the target"));
+        }
+        if t.binary {
+            let source_types = column_types(&t);
+            t.binary = source_types
+                .iter()
+                .all(|(c, ty)| target_types.get(c.as_str()) == Some(&ty.as_str()));
+        }
+        tables.push(t);
+    }
+    Ok((tables, skipped))
+}
+
+fn column_types(t: &Table) -> Vec<(String, String)> {
+    t.columns
+        .iter()
+        .cloned()
+        .zip(t.column_types.iter().cloned())
+        .collect()
+}
+
+/// First run: refuses a target that already has rows, cuts every table into
+/// ranges from the snapshot and writes the plan in one transaction.
+async fn plan(
+    settings: &Settings,
+    coordinator: &Coordinator,
+    target: &Endpoint,
+    run_id: &str,
+    tables: &[Table],
+) -> Result<()> {
+    let mut client = pg::connect(Side::Target, target).await?;
+    let mut plan = Vec::with_capacity(tables.len());
+    for t in tables {
+        if catalog::target_has_rows(&client, t).await? {
+            return Err(Error::refused(format!(
+                "data: target table {} already has rows and this run has not copied it",
+                t.label()
+            ))
+            .with_fix("empty it (TRUNCATE) or migrate into an empty database"));
+        }
+        let ranges = split::ranges(coordinator.client(), t, settings.copy.chunk_bytes).await?;
+        if matches!(t.splitter, Splitter::Ctid) && ranges.len() > 1 {
+            tracing::info!(table = %t.label(), chunks = ranges.len(), note = store::CTID_NOTE, "split by ctid");
+        }
+        plan.push((t.clone(), ranges));
+    }
+    chunk::largest_first(&mut plan, |(t, _)| (t.bytes, t.label()));
+    let tx = client.transaction().await.map_err(|e| {
+        Error::failure(format!(
+            "ledger: writing the chunk plan: {}",
+            crate::ledger::db_message(&e)
+        ))
+    })?;
+    store::insert_plan(&tx, run_id, &plan).await?;
+    tx.commit().await.map_err(|e| {
+        Error::failure(format!(
+            "ledger: writing the chunk plan: {}",
+            crate::ledger::db_message(&e)
+        ))
+    })?;
+    let chunks: usize = plan.iter().map(|(_, r)| r.len()).sum();
+    tracing::info!(tables = plan.len(), chunks, "planned the copy");
+    Ok(())
+}
+
+/// Largest tables first; within a table, chunks in key order.
+fn order_jobs(jobs: &mut [Job]) {
+    jobs.sort_by(|a, b| {
+        b.table
+            .bytes
+            .cmp(&a.table.bytes)
+            .then_with(|| a.table.label().cmp(&b.table.label()))
+            .then(a.chunk.ordinal.cmp(&b.chunk.ordinal))
+    });
+}
+
+/// Bytes still to move: the size of every table with a pending chunk,
+/// scaled by its share of pending chunks is not known here, so whole tables
+/// count; good enough for an ETA that corrects itself as chunks finish.
+fn estimate_bytes(jobs: &[Job]) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    jobs.iter()
+        .filter(|j| seen.insert(j.table.label()))
+        .map(|j| j.table.bytes)
+        .sum()
+}

@@ -1,0 +1,150 @@
+//! Cutting one table into ranges, reading split points from the snapshot.
+//!
+//! Touches: source, read only (a block sample of the key, or an ordered scan
+//! when the sample is too small).
+
+use tokio_postgres::GenericClient;
+
+use super::catalog::Table;
+use super::chunk::{self, KeyColumn, Range, Splitter};
+use crate::error::{Error, Result};
+use crate::pg::{quote_ident, quote_literal};
+
+/// Sampled heap blocks wanted per chunk. `TABLESAMPLE SYSTEM` picks whole
+/// blocks, and rows in a block tend to have neighbouring keys, so evenness
+/// depends on the number of blocks sampled, not of rows.
+const BLOCKS_PER_CHUNK: f64 = 20.0;
+
+pub async fn ranges(
+    client: &impl GenericClient,
+    table: &Table,
+    chunk_bytes: u64,
+) -> Result<Vec<Range>> {
+    let n = chunk::chunk_count(table.bytes, chunk_bytes);
+    if n < 2 {
+        return Ok(vec![Range::Whole]);
+    }
+    match &table.splitter {
+        Splitter::Ctid => Ok(chunk::ctid_ranges(table.heap_blocks, n)),
+        Splitter::Key(key) => {
+            let mut sample = sample_keys(client, table, key, n).await?;
+            if sample.len() < n * 4 {
+                sample = ordered_keys(client, table, key, n).await?;
+            }
+            let points = chunk::split_points(&sample, n);
+            if !strictly_increasing(client, table, key, &points).await? {
+                tracing::warn!(table = %table.label(), "split points do not sort back in key order, copying the table as one chunk");
+                return Ok(vec![Range::Whole]);
+            }
+            Ok(chunk::key_ranges(points))
+        }
+    }
+}
+
+/// The select list (key columns as text, aliased `k0`, `k1`, ...) and the
+/// ORDER BY list. The aliases matter: an output column named like the key
+/// would make `ORDER BY id` sort by the text, not by the key's own order.
+fn key_lists(key: &[KeyColumn]) -> (String, String) {
+    let names: Vec<String> = key.iter().map(|k| quote_ident(&k.name)).collect();
+    let as_text: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{n}::text AS k{i}"))
+        .collect();
+    (as_text.join(", "), names.join(", "))
+}
+
+/// Checks on the source, with the key's own types and collations, that the
+/// points read back from text are in strictly increasing key order: ranges
+/// between them then neither overlap nor leave gaps.
+async fn strictly_increasing(
+    client: &impl GenericClient,
+    table: &Table,
+    key: &[KeyColumn],
+    points: &[Vec<String>],
+) -> Result<bool> {
+    if points.len() < 2 {
+        return Ok(true);
+    }
+    let row = |p: &Vec<String>| {
+        let vals: Vec<String> = key
+            .iter()
+            .zip(p)
+            .map(|(k, v)| format!("{}::{}", quote_literal(v), k.type_name))
+            .collect();
+        format!("ROW({})", vals.join(", "))
+    };
+    let checks: Vec<String> = points
+        .windows(2)
+        .map(|w| format!("{} < {}", row(&w[0]), row(&w[1])))
+        .collect();
+    let sql = format!("SELECT {}", checks.join(" AND "));
+    client
+        .query_one(&sql, &[])
+        .await
+        .map(|r| r.get::<_, Option<bool>>(0) == Some(true))
+        .map_err(|e| {
+            Error::failure(format!(
+                "source: checking split points for {}: {}",
+                table.label(),
+                crate::ledger::db_message(&e)
+            ))
+        })
+}
+
+/// A block sample of the key (`TABLESAMPLE SYSTEM`), sorted by the key.
+async fn sample_keys(
+    client: &impl GenericClient,
+    table: &Table,
+    key: &[KeyColumn],
+    n: usize,
+) -> Result<Vec<Vec<String>>> {
+    let blocks = table.heap_blocks.max(1) as f64;
+    let pct = (BLOCKS_PER_CHUNK * n as f64 / blocks * 100.0).clamp(0.0001, 100.0);
+    let (select, order) = key_lists(key);
+    let sql = format!(
+        "SELECT {select} FROM {} TABLESAMPLE SYSTEM ({pct}) ORDER BY {order}",
+        table.qualified()
+    );
+    collect(client, table, &sql, key.len()).await
+}
+
+/// The exact first key of each of `n * 4` equal buckets, when sampling found
+/// too few rows (small or freshly loaded tables).
+async fn ordered_keys(
+    client: &impl GenericClient,
+    table: &Table,
+    key: &[KeyColumn],
+    n: usize,
+) -> Result<Vec<Vec<String>>> {
+    let (inner, order) = key_lists(key);
+    let outer: Vec<String> = (0..key.len()).map(|i| format!("k{i}")).collect();
+    let sql = format!(
+        "SELECT {outs} FROM (SELECT {inner}, row_number() OVER (ORDER BY {order}) AS r, \
+         count(*) OVER () AS c FROM {t}) s \
+         WHERE (r - 1) % greatest(c / {buckets}, 1) = 0 ORDER BY r",
+        outs = outer.join(", "),
+        buckets = n * 4,
+        t = table.qualified(),
+    );
+    collect(client, table, &sql, key.len()).await
+}
+
+async fn collect(
+    client: &impl GenericClient,
+    table: &Table,
+    sql: &str,
+    width: usize,
+) -> Result<Vec<Vec<String>>> {
+    let rows = client.query(sql, &[]).await.map_err(|e| {
+        Error::failure(format!(
+            "source: choosing split points for {}: {}",
+            table.label(),
+            crate::ledger::db_message(&e)
+        ))
+    })?;
+    Ok(rows
+        .iter()
+        .map(|r| (0..width).map(|i| r.get::<_, String>(i)).collect())
+        .collect())
+}

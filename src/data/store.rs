@@ -1,0 +1,233 @@
+//! The data stage's rows in the ledger: the chunk plan, which chunks are
+//! still pending, and each chunk's done mark (written inside the chunk's own
+//! target transaction by the worker).
+//!
+//! Touches: target `supamigrate.chunks`, and target tables split by ctid
+//! (emptied when they restart whole).
+
+use serde_json::Value;
+use tokio_postgres::{Client, GenericClient};
+
+use super::catalog::Table;
+use super::chunk::{KeyColumn, Range, Splitter};
+use crate::error::{Error, Result};
+use crate::ledger::db_message;
+
+pub const CTID_NOTE: &str = "split by ctid (no usable key): ctid ranges do not survive a new snapshot, so this table restarts whole after an interruption";
+
+/// A chunk still to copy, as read back from the ledger.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: i64,
+    pub schema: String,
+    pub table: String,
+    pub ordinal: i32,
+    pub range: Range,
+    /// The key the range was cut on, as recorded at planning time.
+    pub key: Vec<KeyColumn>,
+}
+
+pub async fn is_planned(client: &Client, run_id: &str) -> Result<bool> {
+    client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM supamigrate.chunks WHERE run_id = $1)",
+            &[&run_id],
+        )
+        .await
+        .map(|r| r.get(0))
+        .map_err(|e| err("reading the chunk plan", &e))
+}
+
+/// Writes the whole plan; the caller's transaction makes it all or nothing.
+pub async fn insert_plan(
+    client: &impl GenericClient,
+    run_id: &str,
+    plan: &[(Table, Vec<Range>)],
+) -> Result<()> {
+    let stmt = client
+        .prepare(
+            "INSERT INTO supamigrate.chunks
+               (run_id, schema_name, table_name, ordinal, kind, range_lo, range_hi,
+                key_columns, key_types, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .await
+        .map_err(|e| err("writing the chunk plan", &e))?;
+    for (table, ranges) in plan {
+        let (names, types): (Vec<String>, Vec<String>) = match &table.splitter {
+            Splitter::Key(k) => k
+                .iter()
+                .map(|c| (c.name.clone(), c.type_name.clone()))
+                .unzip(),
+            Splitter::Ctid => (Vec::new(), Vec::new()),
+        };
+        let is_key = matches!(table.splitter, Splitter::Key(_));
+        let note = (!is_key && ranges.len() > 1).then_some(CTID_NOTE);
+        for (ordinal, range) in ranges.iter().enumerate() {
+            let (lo, hi) = range.to_json();
+            let ordinal = i32::try_from(ordinal).unwrap_or(i32::MAX);
+            client
+                .execute(
+                    &stmt,
+                    &[
+                        &run_id,
+                        &table.schema,
+                        &table.name,
+                        &ordinal,
+                        &range.kind(),
+                        &lo,
+                        &hi,
+                        &is_key.then_some(&names),
+                        &is_key.then_some(&types),
+                        &note,
+                    ],
+                )
+                .await
+                .map_err(|e| err("writing the chunk plan", &e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Ctid-split tables that were partly copied before an interruption: their
+/// done chunks came from another snapshot, so the table is emptied and every
+/// chunk set back to pending, in one transaction. Returns their names.
+pub async fn restart_ctid_tables(client: &mut Client, run_id: &str) -> Result<Vec<String>> {
+    let rows = client
+        .query(
+            "SELECT schema_name, table_name FROM supamigrate.chunks
+             WHERE run_id = $1 AND kind = 'ctid_range'
+             GROUP BY schema_name, table_name
+             HAVING bool_or(state = 'done') AND bool_or(state = 'pending')",
+            &[&run_id],
+        )
+        .await
+        .map_err(|e| err("reading the chunk plan", &e))?;
+    let mut restarted = Vec::new();
+    for row in rows {
+        let (schema, table): (String, String) = (row.get(0), row.get(1));
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| err("restarting a ctid table", &e))?;
+        tx.batch_execute(&format!(
+            "TRUNCATE ONLY {}",
+            crate::pg::quote_qualified(&schema, &table)
+        ))
+        .await
+        .map_err(|e| {
+            Error::failure(format!(
+                "target: emptying {schema}.{table} to restart it: {}",
+                db_message(&e)
+            ))
+        })?;
+        tx.execute(
+            "UPDATE supamigrate.chunks
+             SET state = 'pending', rows = NULL, bytes = NULL, updated_at = clock_timestamp(),
+                 note = $4 || ' (restarted whole at ' || clock_timestamp() || ')'
+             WHERE run_id = $1 AND schema_name = $2 AND table_name = $3",
+            &[&run_id, &schema, &table, &CTID_NOTE],
+        )
+        .await
+        .map_err(|e| err("restarting a ctid table", &e))?;
+        tx.commit()
+            .await
+            .map_err(|e| err("restarting a ctid table", &e))?;
+        restarted.push(format!("{schema}.{table}"));
+    }
+    Ok(restarted)
+}
+
+pub async fn pending(client: &Client, run_id: &str) -> Result<Vec<Pending>> {
+    let rows = client
+        .query(
+            "SELECT id, schema_name, table_name, ordinal, kind, range_lo, range_hi,
+                    coalesce(key_columns, '{}'), coalesce(key_types, '{}')
+             FROM supamigrate.chunks WHERE run_id = $1 AND state = 'pending'
+             ORDER BY schema_name, table_name, ordinal",
+            &[&run_id],
+        )
+        .await
+        .map_err(|e| err("reading pending chunks", &e))?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.get(4);
+            let lo: Option<Value> = r.get(5);
+            let hi: Option<Value> = r.get(6);
+            let names: Vec<String> = r.get(7);
+            let types: Vec<String> = r.get(8);
+            let range = Range::from_json(&kind, lo.as_ref(), hi.as_ref()).ok_or_else(|| {
+                Error::failure(format!(
+                    "ledger: chunk {} has a range this version cannot read",
+                    r.get::<_, i64>(0)
+                ))
+            })?;
+            Ok(Pending {
+                id: r.get(0),
+                schema: r.get(1),
+                table: r.get(2),
+                ordinal: r.get(3),
+                range,
+                key: names
+                    .into_iter()
+                    .zip(types)
+                    .map(|(name, type_name)| KeyColumn { name, type_name })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Totals over the run's chunks: (done, all, rows done, bytes done).
+pub async fn totals(client: &Client, run_id: &str) -> Result<(i64, i64, i64, i64)> {
+    let r = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE state = 'done'), count(*),
+                    coalesce(sum(rows), 0)::int8, coalesce(sum(bytes), 0)::int8
+             FROM supamigrate.chunks WHERE run_id = $1",
+            &[&run_id],
+        )
+        .await
+        .map_err(|e| err("reading chunk totals", &e))?;
+    Ok((r.get(0), r.get(1), r.get(2), r.get(3)))
+}
+
+/// The done mark, run inside the chunk's target transaction. `false` if the
+/// chunk was not pending any more (another run got there first).
+pub async fn mark_done(
+    client: &impl GenericClient,
+    id: i64,
+    rows: u64,
+    bytes: u64,
+) -> Result<bool, tokio_postgres::Error> {
+    let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+    let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+    let n = client
+        .execute(
+            "UPDATE supamigrate.chunks
+             SET state = 'done', rows = $2, bytes = $3, attempts = attempts + 1,
+                 last_error = NULL, updated_at = clock_timestamp()
+             WHERE id = $1 AND state = 'pending'",
+            &[&id, &rows, &bytes],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Records a failed attempt outside the chunk's (rolled back) transaction.
+pub async fn record_attempt(client: &impl GenericClient, id: i64, error: &str) -> Result<()> {
+    client
+        .execute(
+            "UPDATE supamigrate.chunks
+             SET attempts = attempts + 1, last_error = $2, updated_at = clock_timestamp()
+             WHERE id = $1",
+            &[&id, &error],
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| err("recording a failed attempt", &e))
+}
+
+fn err(doing: &str, e: &tokio_postgres::Error) -> Error {
+    Error::failure(format!("ledger: {doing}: {}", db_message(e)))
+}

@@ -1,0 +1,309 @@
+//! The `finalize` stage: everything that is cheaper to build after the rows
+//! are in. Indexes first, in parallel across tables; then primary keys and
+//! unique constraints on those built indexes (`ADD CONSTRAINT ... USING
+//! INDEX`, no second build), other constraints, foreign keys, triggers,
+//! policies; then sequence values from the data snapshot, materialized view
+//! refreshes and `ANALYZE`.
+//!
+//! Touches: target schema objects and statistics, target
+//! `supamigrate.finalize_steps` and `supamigrate.stage_states`; reads the
+//! source catalog when no post-data steps are handed in.
+//!
+//! Each step runs in its own target transaction together with its ledger row,
+//! so a rerun skips exactly the steps that finished.
+
+pub mod catalog;
+mod steps;
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::data::sequences;
+use crate::error::{Error, Result};
+use crate::ledger::{Ledger, Stage, StageState};
+use crate::pg::{self, quote_literal, quote_qualified, Endpoint, Side};
+use crate::progress::{self, Progress};
+use crate::settings::Settings;
+
+/// What a post-data statement builds; decides its phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Index,
+    Constraint,
+    ForeignKey,
+    Trigger,
+    Policy,
+    Other,
+    Sequence,
+    Refresh,
+    Analyze,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Index => "index",
+            StepKind::Constraint => "constraint",
+            StepKind::ForeignKey => "foreign_key",
+            StepKind::Trigger => "trigger",
+            StepKind::Policy => "policy",
+            StepKind::Other => "other",
+            StepKind::Sequence => "sequence",
+            StepKind::Refresh => "refresh",
+            StepKind::Analyze => "analyze",
+        }
+    }
+
+    /// Kinds whose steps touch different tables and may run side by side.
+    fn parallel(self) -> bool {
+        matches!(self, StepKind::Index | StepKind::Analyze)
+    }
+}
+
+/// One post-data statement, as the schema stage hands it over. `object`
+/// names what it builds, unique per kind (it is the resume key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostDataStep {
+    pub kind: StepKind,
+    pub object: String,
+    pub sql: String,
+}
+
+/// The order of phases; a phase starts when the one before it is done.
+const PHASES: &[StepKind] = &[
+    StepKind::Index,
+    StepKind::Constraint,
+    StepKind::ForeignKey,
+    StepKind::Trigger,
+    StepKind::Policy,
+    StepKind::Other,
+    StepKind::Sequence,
+    StepKind::Refresh,
+    StepKind::Analyze,
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub ok: bool,
+    pub run: String,
+    pub steps_done: usize,
+    pub steps_skipped: usize,
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "finalize: {} steps done, {} already done earlier, in {:.1}s (run {})",
+            self.steps_done, self.steps_skipped, self.seconds, self.run
+        )
+    }
+}
+
+/// Runs the post-data steps handed in, then sequences, materialized views
+/// and `ANALYZE`, which it derives itself.
+pub async fn run(
+    settings: &Settings,
+    post_data: Vec<PostDataStep>,
+    mode: progress::Mode,
+) -> Result<Summary> {
+    let source = settings.source()?.clone();
+    let target = crate::aws::secrets::target_endpoint(settings).await?;
+    let mut ledger = Ledger::open(&target, &source.to_string()).await?;
+    ledger
+        .set_stage(Stage::Finalize, StageState::Running, serde_json::json!({}))
+        .await?;
+    let started = std::time::Instant::now();
+    let result = run_steps(settings, &source, &target, &ledger, post_data, mode).await;
+    let (state, detail) = match &result {
+        Ok((done, skipped)) => (
+            StageState::Done,
+            serde_json::json!({"steps_done": done, "steps_skipped": skipped}),
+        ),
+        Err(e) => (
+            StageState::Failed,
+            serde_json::json!({"error": e.to_string()}),
+        ),
+    };
+    ledger.set_stage(Stage::Finalize, state, detail).await?;
+    let (done, skipped) = result?;
+    Ok(Summary {
+        ok: true,
+        run: ledger.run_id().to_string(),
+        steps_done: done,
+        steps_skipped: skipped,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn run_steps(
+    settings: &Settings,
+    source: &Endpoint,
+    target: &Endpoint,
+    ledger: &Ledger,
+    post_data: Vec<PostDataStep>,
+    mode: progress::Mode,
+) -> Result<(usize, usize)> {
+    let run_id = ledger.run_id().to_string();
+    let mut all = post_data;
+    all.extend(sequence_steps(ledger, source, &run_id).await?);
+    all.extend(derived_steps(ledger.client()).await?);
+
+    let done: HashSet<(String, String)> = steps::done(ledger.client(), &run_id).await?;
+    let (todo, skipped): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|s| !done.contains(&(s.kind.as_str().to_string(), s.object.clone())));
+    let progress = Arc::new(Progress::new(
+        mode,
+        "finalize",
+        todo.len() as u64,
+        todo.len() as u64,
+    ));
+    let pool = pg::pool(Side::Target, target, settings.copy.jobs.max(1))?;
+    let mut count = 0;
+    for phase in PHASES {
+        let batch: VecDeque<PostDataStep> =
+            todo.iter().filter(|s| s.kind == *phase).cloned().collect();
+        if batch.is_empty() {
+            continue;
+        }
+        count += batch.len();
+        let workers = if phase.parallel() {
+            settings.copy.jobs.max(1)
+        } else {
+            1
+        };
+        run_phase(&pool, &run_id, batch, workers, &progress).await?;
+    }
+    progress.finish();
+    Ok((count, skipped.len()))
+}
+
+async fn run_phase(
+    pool: &deadpool_postgres::Pool,
+    run_id: &str,
+    batch: VecDeque<PostDataStep>,
+    workers: usize,
+    progress: &Arc<Progress>,
+) -> Result<()> {
+    let queue = Arc::new(Mutex::new(batch));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let queue = Arc::clone(&queue);
+        let pool = pool.clone();
+        let run_id = run_id.to_string();
+        let progress = Arc::clone(progress);
+        set.spawn(async move {
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some(step) = next else { return Ok(()) };
+                steps::execute(&pool, &run_id, &step).await?;
+                progress.step_done(step.kind.as_str(), &step.object);
+            }
+        });
+    }
+    let mut first: Option<Error> = None;
+    while let Some(res) = set.join_next().await {
+        let res =
+            res.unwrap_or_else(|e| Err(Error::failure(format!("finalize: a worker died: {e}"))));
+        if let Err(e) = res {
+            if first.is_none() {
+                // Stop the other workers from taking more steps; the ones in
+                // flight finish or roll back on their own.
+                queue.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                first = Some(e);
+            }
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+/// `setval` for every sequence the data stage read at its snapshot (or, if
+/// `data` never ran in this run, read from the source now), where the target
+/// has a sequence of that name.
+async fn sequence_steps(
+    ledger: &Ledger,
+    source: &Endpoint,
+    run_id: &str,
+) -> Result<Vec<PostDataStep>> {
+    let mut values = sequences::stored(ledger.client(), run_id).await?;
+    if values.is_empty() {
+        let client = pg::connect(Side::Source, source).await?;
+        values = sequences::read_source(&client).await?;
+    }
+    let on_target: HashSet<(String, String)> = ledger
+        .client()
+        .query(
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind = 'S'",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::failure(format!("target: listing sequences: {}", crate::ledger::db_message(&e))))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    Ok(values
+        .into_iter()
+        .filter(|v| on_target.contains(&(v.schema.clone(), v.name.clone())))
+        .map(|v| {
+            let q = quote_qualified(&v.schema, &v.name);
+            PostDataStep {
+                kind: StepKind::Sequence,
+                object: format!("{}.{}", v.schema, v.name),
+                sql: format!(
+                    "SELECT setval({}, {}, {})",
+                    quote_literal(&q),
+                    v.last_value,
+                    v.is_called
+                ),
+            }
+        })
+        .collect())
+}
+
+/// Refreshes of the target's materialized views (oldest first, so one built
+/// on another comes after it) and `ANALYZE` of every user table.
+async fn derived_steps(client: &tokio_postgres::Client) -> Result<Vec<PostDataStep>> {
+    let rows = client
+        .query(
+            "SELECT c.relkind::text, n.nspname, c.relname FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('m', 'r', 'p')
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'supamigrate')
+               AND n.nspname NOT LIKE 'pg\\_%'
+               AND pg_has_role(c.relowner, 'USAGE')
+             ORDER BY c.oid",
+            &[],
+        )
+        .await
+        .map_err(|e| {
+            Error::failure(format!(
+                "target: listing tables: {}",
+                crate::ledger::db_message(&e)
+            ))
+        })?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (kind, schema, name): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        let q = quote_qualified(&schema, &name);
+        let object = format!("{schema}.{name}");
+        if kind == "m" {
+            out.push(PostDataStep {
+                kind: StepKind::Refresh,
+                object: object.clone(),
+                sql: format!("REFRESH MATERIALIZED VIEW {q}"),
+            });
+        }
+        out.push(PostDataStep {
+            kind: StepKind::Analyze,
+            object,
+            sql: format!("ANALYZE {q}"),
+        });
+    }
+    Ok(out)
+}
