@@ -11,5 +11,6 @@ pub mod mapping;
 pub mod pg;
 pub mod plan;
 pub mod settings;
+pub mod verify;
 
 pub use error::{Error, Kind, Result};

@@ -1,0 +1,233 @@
+//! Key ranges: how one table is split so that both sides can be read in
+//! parallel, range by range, and a mismatch is narrowed to one range.
+//!
+//! Ranges come from split points sorted by the source. The first range is
+//! open below and the last open above, so together they cover every possible
+//! key on either side, whatever the split points are. Comparisons on
+//! collatable key columns use `COLLATE "C"`, so both servers put a text key
+//! into the same range even when their default collations differ.
+
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use super::catalog::{catalog_err, Table};
+use crate::error::Result;
+use crate::pg::{quote_ident, quote_literal, quote_qualified, Side};
+
+/// One key column, with its type spelled as each side names it.
+#[derive(Debug, Clone)]
+pub struct KeyCol {
+    pub name: String,
+    pub source_type: String,
+    pub target_type: String,
+    pub collatable: bool,
+}
+
+/// Keys `lo <= key < hi`; `None` is unbounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Range {
+    pub lo: Option<Vec<String>>,
+    pub hi: Option<Vec<String>>,
+}
+
+/// The WHERE clause for a range on one side; `None` for the whole table.
+pub fn predicate(key: &[KeyCol], range: &Range, side: Side) -> Option<String> {
+    let cols = key
+        .iter()
+        .map(|k| {
+            let c = quote_ident(&k.name);
+            if k.collatable {
+                format!("{c} COLLATE \"C\"")
+            } else {
+                c
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let bound = |values: &[String]| {
+        key.iter()
+            .zip(values)
+            .map(|(k, v)| {
+                let ty = match side {
+                    Side::Source => &k.source_type,
+                    Side::Target => &k.target_type,
+                };
+                let lit = format!("{}::{ty}", quote_literal(v));
+                if k.collatable {
+                    format!("{lit} COLLATE \"C\"")
+                } else {
+                    lit
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if let Some(lo) = &range.lo {
+        parts.push(format!("ROW({cols}) >= ROW({})", bound(lo)));
+    }
+    if let Some(hi) = &range.hi {
+        parts.push(format!("ROW({cols}) < ROW({})", bound(hi)));
+    }
+    (!parts.is_empty()).then(|| parts.join(" AND "))
+}
+
+/// Ranges between consecutive split points; split points must be sorted and
+/// distinct.
+pub fn from_split_points(points: Vec<Vec<String>>) -> Vec<Range> {
+    let mut ranges = Vec::with_capacity(points.len() + 1);
+    let mut lo = None;
+    for p in points {
+        ranges.push(Range {
+            lo: lo.take(),
+            hi: Some(p.clone()),
+        });
+        lo = Some(p);
+    }
+    ranges.push(Range { lo, hi: None });
+    ranges
+}
+
+/// Picks `n - 1` evenly spaced, distinct split points from sorted samples.
+pub fn quantiles(samples: &[Vec<String>], n: usize) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    if n < 2 || samples.is_empty() {
+        return out;
+    }
+    for i in 1..n {
+        let p = &samples[i * samples.len() / n];
+        if out.last() != Some(p) {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// How many ranges a table of `bytes` gets.
+pub fn range_count(bytes: i64, chunk_bytes: u64) -> usize {
+    let bytes = u64::try_from(bytes).unwrap_or(0);
+    usize::try_from(bytes.div_ceil(chunk_bytes.max(1)))
+        .unwrap_or(usize::MAX)
+        .clamp(1, 10_000)
+}
+
+/// Plans the ranges of a keyed table from a block sample of its keys on the
+/// source (inside the verify snapshot).
+pub async fn plan(
+    source: &Client,
+    table: &Table,
+    key: &[KeyCol],
+    chunk_bytes: u64,
+) -> Result<Vec<Range>> {
+    let n = range_count(table.bytes, chunk_bytes);
+    if n == 1 || key.is_empty() {
+        return Ok(vec![Range::default()]);
+    }
+    let want = (n * 64) as f64;
+    let rows = if table.est_rows > 0.0 {
+        f64::from(table.est_rows)
+    } else {
+        table.bytes as f64 / 64.0
+    };
+    let pct = (want / rows.max(1.0) * 100.0).clamp(0.001, 100.0);
+    let cols = key
+        .iter()
+        .map(|k| quote_ident(&k.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let order = key
+        .iter()
+        .map(|k| {
+            if k.collatable {
+                format!("{} COLLATE \"C\"", quote_ident(&k.name))
+            } else {
+                quote_ident(&k.name)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {cols} FROM ONLY {} TABLESAMPLE SYSTEM ({pct}) ORDER BY {order}",
+        quote_qualified(&table.schema, &table.name)
+    );
+    let msgs = source
+        .simple_query(&sql)
+        .await
+        .map_err(|e| catalog_err(Side::Source, "sampling keys", &e))?;
+    let samples: Vec<Vec<String>> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or_default().to_string())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect();
+    Ok(from_split_points(quantiles(&samples, n)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Vec<KeyCol> {
+        vec![
+            KeyCol {
+                name: "tenant".into(),
+                source_type: "text".into(),
+                target_type: "text".into(),
+                collatable: true,
+            },
+            KeyCol {
+                name: "id".into(),
+                source_type: "integer".into(),
+                target_type: "bigint".into(),
+                collatable: false,
+            },
+        ]
+    }
+
+    #[test]
+    fn split_points_cover_everything() {
+        let r = from_split_points(vec![vec!["b".into()], vec!["d".into()]]);
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0].lo, None);
+        assert_eq!(r[0].hi, r[1].lo);
+        assert_eq!(r[1].hi, r[2].lo);
+        assert_eq!(r[2].hi, None);
+        assert_eq!(from_split_points(Vec::new()), vec![Range::default()]);
+    }
+
+    #[test]
+    fn predicates_quote_and_collate() {
+        let range = Range {
+            lo: Some(vec!["a'b".into(), "1".into()]),
+            hi: None,
+        };
+        assert_eq!(
+            predicate(&keys(), &range, Side::Target).unwrap(),
+            "ROW(\"tenant\" COLLATE \"C\", \"id\") >= ROW('a''b'::text COLLATE \"C\", '1'::bigint)"
+        );
+        assert_eq!(predicate(&keys(), &Range::default(), Side::Source), None);
+    }
+
+    #[test]
+    fn quantiles_are_distinct() {
+        let s: Vec<Vec<String>> = ["1", "1", "1", "2", "3", "4"]
+            .iter()
+            .map(|v| vec![v.to_string()])
+            .collect();
+        assert_eq!(
+            quantiles(&s, 3),
+            vec![vec!["1".to_string()], vec!["3".to_string()]]
+        );
+        assert!(quantiles(&s, 1).is_empty());
+    }
+
+    #[test]
+    fn range_count_grows_with_size() {
+        assert_eq!(range_count(0, 1024), 1);
+        assert_eq!(range_count(3000, 1024), 3);
+    }
+}
