@@ -217,11 +217,10 @@ async fn inspect_target(settings: &Settings) -> Result<TargetInfo> {
         .query_one(
             "SELECT current_setting('server_version'), pg_database_size(current_database()),
                     r.rolsuper, r.rolcreatedb, r.rolcreaterole,
-                    coalesce(pg_has_role(current_user, 'rds_superuser', 'MEMBER'), false)
-                      FILTER (WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_superuser')),
+                    coalesce((SELECT pg_has_role(current_user, s.oid, 'MEMBER')
+                              FROM pg_roles s WHERE s.rolname = 'rds_superuser'), false),
                     to_regclass('supamigrate.runs') IS NOT NULL
-             FROM pg_roles r WHERE r.rolname = current_user
-             GROUP BY 1, 2, 3, 4, 5",
+             FROM pg_roles r WHERE r.rolname = current_user",
             &[],
         )
         .await
@@ -239,7 +238,7 @@ async fn inspect_target(settings: &Settings) -> Result<TargetInfo> {
         superuser: row.get(2),
         createdb: row.get(3),
         createrole: row.get(4),
-        rds_superuser: row.get::<_, Option<bool>>(5).unwrap_or(false),
+        rds_superuser: row.get(5),
         tables,
         ledger: row.get(6),
     })

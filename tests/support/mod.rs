@@ -1,0 +1,251 @@
+//! Test servers the tests start themselves: a Supabase-like source cluster
+//! (superuser, seeded from `testdata/source/`), an Aurora-like target cluster
+//! (our login role is NOT superuser; TLS on with a self-signed certificate)
+//! and moto's server as S3 and Secrets Manager on 127.0.0.1.
+//!
+//! Each is started once per test binary and stops when the test process
+//! exits, however it exits: every server runs under a small shell that waits
+//! for our stdin pipe to close, then stops the server and removes its files.
+
+#![allow(dead_code)]
+
+mod cluster;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+pub use cluster::Cluster;
+
+pub const SOURCE_PASSWORD: &str = "src-Pw-7f3a9c";
+pub const TARGET_ROLE: &str = "matbakh_admin";
+pub const TARGET_PASSWORD: &str = "tgt-Pw-2b8e41";
+pub const AWS_KEY_ID: &str = "AKIATESTSUPAMIGRATE";
+pub const AWS_SECRET_KEY: &str = "test-secret-key-9d1c";
+pub const AWS_REGION: &str = "eu-central-1";
+
+/// Extensions Aurora PostgreSQL 15.5 does not offer, kept untrusted in the
+/// target's private install so that creating them fails as on Aurora.
+const NOT_ON_AURORA: &[&str] = &[
+    "adminpack",
+    "file_fdw",
+    "old_snapshot",
+    "pg_surgery",
+    "xml2",
+    "sslinfo",
+];
+
+pub struct TestDb {
+    pub url: String,
+    pub name: String,
+    pub port: u16,
+}
+
+fn source() -> &'static Cluster {
+    static SOURCE: OnceLock<Cluster> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let c = Cluster::start("source", SOURCE_PASSWORD, None, false);
+        c.superuser_psql("postgres", "CREATE DATABASE supabase_template");
+        let url = c.superuser_url("supabase_template");
+        for file in fixture_files() {
+            psql_file(&url, &file);
+        }
+        c
+    })
+}
+
+fn target() -> &'static Cluster {
+    static TARGET: OnceLock<Cluster> = OnceLock::new();
+    TARGET.get_or_init(|| {
+        let c = Cluster::start("target", "tgt-superuser-only-for-setup", Some(NOT_ON_AURORA), true);
+        c.superuser_psql(
+            "postgres",
+            &format!(
+                "CREATE ROLE rds_superuser NOLOGIN;
+                 CREATE ROLE {TARGET_ROLE} LOGIN NOSUPERUSER CREATEDB CREATEROLE NOREPLICATION NOBYPASSRLS
+                   PASSWORD '{TARGET_PASSWORD}' IN ROLE rds_superuser;
+                 CREATE DATABASE matbakh_main OWNER {TARGET_ROLE};"
+            ),
+        );
+        c
+    })
+}
+
+fn fixture_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/source");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no fixture SQL in {}", dir.display());
+    files
+}
+
+/// A fresh database on the Supabase-like source, copied from the seeded
+/// template; connected as the superuser `postgres`.
+pub fn source_db(name: &str) -> TestDb {
+    static CREATE: Mutex<()> = Mutex::new(());
+    let c = source();
+    // CREATE DATABASE ... TEMPLATE refuses while another copy is being made.
+    let _guard = CREATE.lock().unwrap_or_else(|e| e.into_inner());
+    c.superuser_psql(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS \"{name}\"; CREATE DATABASE \"{name}\" TEMPLATE supabase_template"),
+    );
+    TestDb {
+        url: c.superuser_url(name),
+        name: name.to_string(),
+        port: c.port,
+    }
+}
+
+/// A fresh empty database on the Aurora-like target, owned by and connected
+/// as the non-superuser `matbakh_admin`.
+pub fn target_db(name: &str) -> TestDb {
+    let c = target();
+    c.superuser_psql(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\" OWNER {TARGET_ROLE}"),
+    );
+    TestDb {
+        url: target_url(name),
+        name: name.to_string(),
+        port: c.port,
+    }
+}
+
+pub fn target_url(db: &str) -> String {
+    format!(
+        "postgres://{TARGET_ROLE}:{TARGET_PASSWORD}@127.0.0.1:{}/{db}?sslmode=disable",
+        target().port
+    )
+}
+
+/// The target cluster, for tests about TLS and superuser-only setup.
+pub fn target_cluster() -> &'static Cluster {
+    target()
+}
+
+pub fn source_cluster() -> &'static Cluster {
+    source()
+}
+
+/// Runs SQL through psql with ON_ERROR_STOP; returns unaligned tuples.
+pub fn psql(url: &str, sql: &str) -> String {
+    use std::io::Write;
+    // Through stdin, not -c: -c runs all statements in one transaction, and
+    // CREATE DATABASE cannot run inside one.
+    let mut child = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-d",
+            url,
+            "-f",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running psql");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .expect("writing SQL to psql");
+    let out = child.wait_with_output().expect("running psql");
+    assert!(
+        out.status.success(),
+        "psql failed: {}\nSQL: {sql}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+pub fn psql_file(url: &str, file: &Path) {
+    let out = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"])
+        .arg(file)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running psql");
+    assert!(
+        out.status.success(),
+        "psql -f {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// moto's server: S3 and Secrets Manager on one 127.0.0.1 port.
+pub struct Moto {
+    pub endpoint: String,
+    _watchdog: cluster::Watchdog,
+}
+
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let port = cluster::free_port();
+        let watchdog = cluster::Watchdog::spawn(
+            None,
+            &format!("moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid"),
+        );
+        let endpoint = format!("http://127.0.0.1:{port}");
+        cluster::wait_for_port(port, "moto_server (pip install 'moto[server]')");
+        Moto {
+            endpoint,
+            _watchdog: watchdog,
+        }
+    })
+}
+
+/// The environment every AWS client in tests gets: static credentials and no
+/// instance-metadata probing, so nothing leaves 127.0.0.1.
+pub fn aws_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", AWS_KEY_ID.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET_KEY.to_string()),
+        ("AWS_REGION", AWS_REGION.to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ("AWS_CONFIG_FILE", "/dev/null".to_string()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_string()),
+    ]
+}
+
+/// Sets `aws_env()` in this process, for tests that call the library.
+pub fn set_aws_env() {
+    for (k, v) in aws_env() {
+        std::env::set_var(k, v);
+    }
+}
+
+/// The supamigrate binary with a clean environment, in a fresh directory.
+pub fn cmd() -> assert_cmd::Command {
+    let dir = tempfile::Builder::new()
+        .prefix("supamigrate-cmd-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    cmd_in(&dir)
+}
+
+pub fn cmd_in(dir: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("supamigrate").expect("binary built");
+    c.env_clear()
+        .current_dir(dir)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("SUPAMIGRATE_LOG", "supamigrate=info");
+    for (k, v) in aws_env() {
+        c.env(k, v);
+    }
+    c
+}
