@@ -128,7 +128,7 @@ pub async fn plan(
     } else {
         table.bytes as f64 / 64.0
     };
-    let pct = (want / rows.max(1.0) * 100.0).clamp(0.001, 100.0);
+    let mut pct = (want / rows.max(1.0) * 100.0).clamp(0.001, 100.0);
     let cols = key
         .iter()
         .map(|k| quote_ident(&k.name))
@@ -145,26 +145,33 @@ pub async fn plan(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
-        "SELECT {cols} FROM ONLY {} TABLESAMPLE SYSTEM ({pct}) ORDER BY {order}",
-        quote_qualified(&table.schema, &table.name)
-    );
-    let msgs = source
-        .simple_query(&sql)
-        .await
-        .map_err(|e| catalog_err(Side::Source, "sampling keys", &e))?;
-    let samples: Vec<Vec<String>> = msgs
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some(
-                (0..r.len())
-                    .map(|i| r.get(i).unwrap_or_default().to_string())
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect();
-    Ok(from_split_points(quantiles(&samples, n)))
+    // Block sampling of a few blocks can come back nearly empty; sample
+    // more until there are enough keys to split on, at worst all of them.
+    loop {
+        let sql = format!(
+            "SELECT {cols} FROM ONLY {} TABLESAMPLE SYSTEM ({pct}) ORDER BY {order}",
+            quote_qualified(&table.schema, &table.name)
+        );
+        let msgs = source
+            .simple_query(&sql)
+            .await
+            .map_err(|e| catalog_err(Side::Source, "sampling keys", &e))?;
+        let samples: Vec<Vec<String>> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(r) => Some(
+                    (0..r.len())
+                        .map(|i| r.get(i).unwrap_or_default().to_string())
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect();
+        if samples.len() >= n * 8 || pct >= 100.0 {
+            return Ok(from_split_points(quantiles(&samples, n)));
+        }
+        pct = (pct * 10.0).min(100.0);
+    }
 }
 
 #[cfg(test)]
