@@ -60,16 +60,17 @@ fn migrated(name: &str) -> (String, String) {
 }
 
 fn copy_rows(src: &str, tgt: &str) {
-    let dump = Command::new("pg_dump")
+    let mut dump = Command::new("pg_dump")
         .args(["--data-only", "--no-owner", "--no-privileges", "-d", src])
         .stdout(Stdio::piped())
         .spawn()
         .expect("pg_dump");
     let out = Command::new("psql")
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", tgt])
-        .stdin(dump.stdout.expect("pg_dump stdout"))
+        .stdin(dump.stdout.take().expect("pg_dump stdout"))
         .output()
         .expect("psql");
+    assert!(dump.wait().expect("pg_dump").success(), "pg_dump failed");
     assert!(
         out.status.success(),
         "loading rows: {}",
