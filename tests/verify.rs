@@ -79,6 +79,7 @@ fn copy_rows(src: &str, tgt: &str) {
 }
 
 struct Run {
+    dir: PathBuf,
     code: i32,
     stdout: String,
     stderr: String,
@@ -100,6 +101,7 @@ fn verify(src: &str, tgt: &str, extra: &[&str]) -> Run {
         .unwrap();
     let read = |f: &str| std::fs::read_to_string(dir.join("out").join(f)).unwrap_or_default();
     Run {
+        dir: dir.clone(),
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -127,6 +129,55 @@ fn mismatches(report: &Value, name: &str) -> Vec<(String, Value)> {
         .collect();
     out.sort_by_key(|(k, v)| format!("{k}{v}"));
     out
+}
+
+/// Opens the report in headless Chromium and returns how many pixels of the
+/// top of the page have the verdict box's background colour. Chromium gets a
+/// dead proxy, so whatever it might try to fetch cannot leave the machine.
+fn verdict_pixels(report_html: &Path, rgb: [u8; 3]) -> usize {
+    let shot = report_html.with_file_name("shot.png");
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--proxy-server=127.0.0.1:9",
+            "--window-size=1200,400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", report_html.display()))
+        .output()
+        .expect("chromium (apt-get install chromium)");
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoder = png::Decoder::new(std::fs::File::open(&shot).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    buf[..info.buffer_size()]
+        .chunks(channels)
+        .filter(|p| p[..3] == rgb)
+        .count()
+}
+
+fn assert_self_contained(html: &str) {
+    for external in ["http://", "https://", "<script", "<link", "src="] {
+        assert!(
+            !html.contains(external),
+            "report.html refers to `{external}`"
+        );
+    }
 }
 
 fn uuid_of(url: &str, g: i32) -> String {
@@ -181,6 +232,13 @@ fn untampered_migration_verifies_clean_across_session_settings() {
     assert_eq!(seq["match"], true);
     assert_eq!(r["schema"]["differences"], serde_json::json!([]));
     assert!(run.html.contains("PASS"), "{}", run.html);
+    assert_self_contained(&run.html);
+    // The green verdict box is on screen at the top of the page.
+    let green = verdict_pixels(&run.dir.join("out/report.html"), [0xd9, 0xf2, 0xdd]);
+    assert!(
+        green > 5_000,
+        "only {green} verdict pixels in the screenshot"
+    );
     assert!(run.stdout.contains("verify passed"), "{}", run.stdout);
     assert!(!run.stdout.contains(support::TARGET_PASSWORD));
     assert!(!run.stderr.contains(support::SOURCE_PASSWORD));
@@ -363,6 +421,9 @@ fn every_tamper_is_found_and_localised_to_its_key() {
         run.stderr
     );
     assert!(run.html.contains("FAIL"));
+    assert_self_contained(&run.html);
+    let red = verdict_pixels(&run.dir.join("out/report.html"), [0xfb, 0xdc, 0xdc]);
+    assert!(red > 5_000, "only {red} verdict pixels in the screenshot");
     assert_eq!(
         support::psql(&tgt, "SELECT ok FROM supamigrate.verifications"),
         "f"

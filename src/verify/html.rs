@@ -132,7 +132,7 @@ fn chart(h: &mut String, r: &Report) {
     let height = 30.0 + row_h * r.tables.len() as f64;
     let _ = write!(
         h,
-        "<h2>Table sizes and verify times</h2><svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" \
+        "<h2>Table sizes and verify times</h2><svg class=\"chart\" \
          width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"table sizes and verify times\">\
          <text x=\"{label_w}\" y=\"14\">size on disk (max {mb:.2} MB)</text>\
          <text x=\"{x2}\" y=\"14\">verify time (max {max_secs:.3} s)</text>",
