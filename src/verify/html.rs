@@ -241,13 +241,20 @@ fn storage(h: &mut String, r: &Report) {
     h.push_str("<h2>Storage</h2>");
     let o = &r.objects;
     if !o.checked {
-        h.push_str("<p>Not checked: no storage configured.</p>");
+        let _ = write!(
+            h,
+            "<p>Not checked: {}.</p>",
+            esc(o.note.as_deref().unwrap_or("no storage configured"))
+        );
         return;
     }
     let _ = write!(
         h,
-        "<p>{} objects on the source, {} on the target, {} bytes.</p>",
-        o.source_count, o.target_count, o.bytes
+        "<p>{} objects on the source ({} bytes), {} in the mapped S3 buckets; metadata table {}.</p>",
+        o.source_count,
+        o.bytes,
+        o.target_count,
+        esc(o.metadata_table.as_deref().unwrap_or("not found"))
     );
     if o.mismatches.is_empty() {
         return;

@@ -126,7 +126,7 @@ pub async fn read(client: &Client, side: Side) -> Result<Inventory> {
 }
 
 /// One entry of the change list: which objects a rule changed, and why.
-/// `object` is an inventory name, or a prefix ending in `*`.
+/// `object` is an inventory name; `*` in it matches any run of characters.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 pub struct Explanation {
     pub object: String,
@@ -137,11 +137,32 @@ pub struct Explanation {
 
 impl Explanation {
     fn covers(&self, object: &str) -> bool {
-        match self.object.strip_suffix('*') {
-            Some(prefix) => object.starts_with(prefix),
-            None => self.object == object,
+        glob_match(&self.object, object)
+    }
+}
+
+/// `*`-only glob matching: each literal piece must appear in order, the
+/// first at the start and the last at the end unless a `*` frees them.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let pieces: Vec<&str> = pattern.split('*').collect();
+    if pieces.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    if !text.ends_with(last) {
+        return false;
+    }
+    for piece in &pieces[1..pieces.len() - 1] {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
         }
     }
+    true
 }
 
 /// Reads a change list: a JSON array of explanations, or an object with
@@ -262,6 +283,20 @@ mod tests {
             ]
         );
         assert_eq!(d[0].rule.as_deref(), Some("auth-shim"));
+    }
+
+    #[test]
+    fn globs_match_anywhere() {
+        assert!(glob_match(
+            "*public.file_metadata*",
+            "column public.file_metadata.size"
+        ));
+        assert!(glob_match("index public.a_idx", "index public.a_idx"));
+        assert!(glob_match("function auth.*", "function auth.uid()"));
+        assert!(glob_match("*.*_idx", "index public.x_idx"));
+        assert!(!glob_match("*_idx", "index public.x_idx2"));
+        assert!(!glob_match("ab*ba", "aba"));
+        assert!(!glob_match("index public.a_idx", "index public.a_idx2"));
     }
 
     #[test]
