@@ -256,6 +256,29 @@ fn untampered_migration_verifies_clean_across_session_settings() {
         ),
         "done"
     );
+
+    // The data stage's chunks are reused as ranges, even when their ordinals
+    // are not in key order and text bounds are not in "C" order.
+    support::psql(
+        &tgt,
+        r#"INSERT INTO supamigrate.chunks (run_id, schema_name, table_name, ordinal, kind, range_lo, range_hi)
+           SELECT r.id, 'public', c.t, c.o, 'key_range', c.lo::jsonb, c.hi::jsonb
+           FROM supamigrate.runs r, (VALUES
+             ('measurements', 0, NULL, '["10000"]'),
+             ('measurements', 1, '["30000"]', NULL),
+             ('measurements', 2, '["10000"]', '["30000"]'),
+             ('slugs', 0, NULL, '["slug_5"]'),
+             ('slugs', 1, '["slug_5"]', '["Slug-4"]'),
+             ('slugs', 2, '["Slug-4"]', '["ÄÖ-2"]'),
+             ('slugs', 3, '["ÄÖ-2"]', '["z 3"]'),
+             ('slugs', 4, '["z 3"]', NULL)) AS c(t, o, lo, hi)"#,
+    );
+    let again = verify(&src, &tgt, &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(table(&again.report, "measurements")["ranges"], 3);
+    assert_eq!(table(&again.report, "slugs")["ranges"], 5);
+    assert_eq!(table(&again.report, "slugs")["source_rows"], 20000);
+    assert_eq!(table(&again.report, "measurements")["target_rows"], 40000);
 }
 
 #[test]

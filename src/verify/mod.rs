@@ -121,8 +121,12 @@ async fn verify(
         };
         let mut work = plan_table(st, tt);
         if !work.key.is_empty() {
-            work.ranges =
-                ranges::plan(&src.client, st, &work.key, settings.copy.chunk_bytes).await?;
+            work.ranges = match ranges::from_chunks(&src.client, &tgt.client, run, st, &work.key)
+                .await?
+            {
+                Some(reused) => reused,
+                None => ranges::plan(&src.client, st, &work.key, settings.copy.chunk_bytes).await?,
+            };
         }
         works.push(work);
     }

@@ -110,6 +110,134 @@ pub fn range_count(bytes: i64, chunk_bytes: u64) -> usize {
         .clamp(1, 10_000)
 }
 
+/// Split points from the data stage's `key_range` chunks of this run, when
+/// they were cut on the same key: their `range_lo`/`range_hi` are JSON
+/// arrays of the key values as text. `None` when there is nothing to reuse.
+pub async fn from_chunks(
+    source: &Client,
+    target: &Client,
+    run: &str,
+    table: &Table,
+    key: &[KeyCol],
+) -> Result<Option<Vec<Range>>> {
+    // The whole row as JSON, so this reads whatever columns the data stage's
+    // ledger migration added without depending on them.
+    let rows = target
+        .query(
+            "SELECT to_jsonb(c) FROM supamigrate.chunks AS c
+             WHERE c.run_id = $1 AND c.schema_name = $2 AND c.table_name = $3
+               AND c.kind = 'key_range'
+             ORDER BY c.ordinal",
+            &[&run, &table.schema, &table.name],
+        )
+        .await
+        .map_err(|e| catalog_err(Side::Target, "reading the data stage's chunks", &e))?;
+    let names: Vec<&str> = key.iter().map(|k| k.name.as_str()).collect();
+    let mut points = Vec::new();
+    for r in rows {
+        let chunk: serde_json::Value = r.get(0);
+        match chunk_points(&chunk, &names) {
+            Some(p) => points.extend(p),
+            None => return Ok(None),
+        }
+    }
+    if points.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(from_split_points(
+        sort_points(source, key, points).await?,
+    )))
+}
+
+/// The bounds of one chunk, or `None` if it was cut on another key.
+fn chunk_points(chunk: &serde_json::Value, key: &[&str]) -> Option<Vec<Vec<String>>> {
+    if let Some(cols) = chunk.get("key_columns").filter(|c| !c.is_null()) {
+        let cols: Vec<&str> = cols.as_array()?.iter().filter_map(|c| c.as_str()).collect();
+        if cols != key {
+            return None;
+        }
+    }
+    let mut out = Vec::new();
+    for bound in ["range_lo", "range_hi"] {
+        match chunk.get(bound) {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::Array(values)) if values.len() == key.len() => {
+                out.push(
+                    values
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_string))
+                        .collect::<Option<Vec<String>>>()?,
+                );
+            }
+            Some(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Sorts and dedupes split points in the order the range predicates
+/// compare in (`COLLATE "C"` on text), using the source's own comparison:
+/// ranges from unsorted points could leave rows in no range at all.
+async fn sort_points(
+    source: &Client,
+    key: &[KeyCol],
+    points: Vec<Vec<String>>,
+) -> Result<Vec<Vec<String>>> {
+    let values = points
+        .iter()
+        .map(|p| {
+            let items = key
+                .iter()
+                .zip(p)
+                .map(|(k, v)| format!("{}::{}", quote_literal(v), k.source_type))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({items})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The VALUES list's columns get our own names; no user name is in scope.
+    let cols: Vec<String> = (1..=key.len()).map(|i| format!("c{i}")).collect();
+    let order = key
+        .iter()
+        .zip(&cols)
+        .map(|(k, c)| {
+            if k.collatable {
+                format!("{c} COLLATE \"C\"")
+            } else {
+                c.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {} FROM (VALUES {values}) AS v({}) ORDER BY {order}",
+        cols.join(", "),
+        cols.join(", ")
+    );
+    let mut sorted = rows_as_text(source, &sql, "sorting the data stage's split points").await?;
+    sorted.dedup();
+    Ok(sorted)
+}
+
+async fn rows_as_text(client: &Client, sql: &str, doing: &str) -> Result<Vec<Vec<String>>> {
+    let msgs = client
+        .simple_query(sql)
+        .await
+        .map_err(|e| catalog_err(Side::Source, doing, &e))?;
+    Ok(msgs
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or_default().to_string())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect())
+}
+
 /// Plans the ranges of a keyed table from a block sample of its keys on the
 /// source (inside the verify snapshot).
 pub async fn plan(
@@ -152,21 +280,7 @@ pub async fn plan(
             "SELECT {cols} FROM ONLY {} TABLESAMPLE SYSTEM ({pct}) ORDER BY {order}",
             quote_qualified(&table.schema, &table.name)
         );
-        let msgs = source
-            .simple_query(&sql)
-            .await
-            .map_err(|e| catalog_err(Side::Source, "sampling keys", &e))?;
-        let samples: Vec<Vec<String>> = msgs
-            .iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(r) => Some(
-                    (0..r.len())
-                        .map(|i| r.get(i).unwrap_or_default().to_string())
-                        .collect(),
-                ),
-                _ => None,
-            })
-            .collect();
+        let samples = rows_as_text(source, &sql, "sampling keys").await?;
         if samples.len() >= n * 8 || pct >= 100.0 {
             return Ok(from_split_points(quantiles(&samples, n)));
         }
@@ -230,6 +344,22 @@ mod tests {
             vec![vec!["1".to_string()], vec!["3".to_string()]]
         );
         assert!(quantiles(&s, 1).is_empty());
+    }
+
+    #[test]
+    fn chunk_bounds_are_read_only_for_the_same_key() {
+        let chunk = serde_json::json!({
+            "key_columns": ["tenant", "id"], "range_lo": ["a", "1"], "range_hi": null
+        });
+        assert_eq!(
+            chunk_points(&chunk, &["tenant", "id"]),
+            Some(vec![vec!["a".to_string(), "1".to_string()]])
+        );
+        assert_eq!(chunk_points(&chunk, &["id"]), None);
+        let no_names = serde_json::json!({ "range_lo": ["5"], "range_hi": ["9"] });
+        assert_eq!(chunk_points(&no_names, &["id"]).unwrap().len(), 2);
+        let ctid_like = serde_json::json!({ "range_lo": 5, "range_hi": 9 });
+        assert_eq!(chunk_points(&ctid_like, &["id"]), None);
     }
 
     #[test]
