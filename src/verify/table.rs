@@ -204,12 +204,19 @@ async fn read(
     collect: bool,
 ) -> Result<(Digest, RowMap)> {
     let fail = |e: &tokio_postgres::Error| {
-        Error::failure(format!(
+        let err = Error::failure(format!(
             "{side} table {}.{}: reading rows: {}",
             work.schema,
             work.name,
             db_message(e)
-        ))
+        ));
+        if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+            err.with_fix(format!(
+                "the {side} role must read every row: grant it SELECT, and BYPASSRLS where the table forces row level security"
+            ))
+        } else {
+            err
+        }
     };
     let stream = client.copy_out(sql).await.map_err(|e| fail(&e))?;
     pin_mut!(stream);
