@@ -475,3 +475,39 @@ fn an_unreadable_change_list_is_bad_usage_and_writes_nothing() {
     assert!(!stderr.contains("secret-pw"));
     assert!(!dir.path().join("reports").exists());
 }
+
+#[test]
+fn supabase_shaped_copy_verifies_clean_and_a_changed_auth_user_is_found() {
+    // Two copies of the Supabase-like fixture: auth, storage, citext keys,
+    // a partitioned table, generated and identity columns, quoted names.
+    let src = support::source_db("verify_supa_src");
+    let tgt = support::source_db("verify_supa_tgt");
+    let run = verify(&src.url, &tgt.url, &[]);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let tables = run.report["tables"].as_array().unwrap();
+    assert!(tables
+        .iter()
+        .any(|t| t["schema"] == "auth" && t["name"] == "users"));
+
+    let id = support::psql(&tgt.url, "SELECT id FROM auth.users ORDER BY id LIMIT 1");
+    support::psql(
+        &tgt.url,
+        &format!("UPDATE auth.users SET raw_user_meta_data = raw_user_meta_data || '{{\"x\": 1}}' WHERE id = '{id}'"),
+    );
+    let run = verify(&src.url, &tgt.url, &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let users = run.report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["schema"] == "auth" && t["name"] == "users")
+        .unwrap();
+    assert_eq!(
+        users["mismatches"],
+        serde_json::json!([{"key": {"id": id}, "kind": "different"}])
+    );
+}
