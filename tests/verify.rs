@@ -292,6 +292,9 @@ fn every_tamper_is_found_and_localised_to_its_key() {
         &tgt,
         &format!(
             "SET search_path = '';
+             -- another collation on the target: text keys must then be
+             -- compared in \"C\" on both sides to land in the same ranges
+             ALTER TABLE public.slugs ALTER COLUMN slug TYPE text COLLATE \"POSIX\";
              -- one cell each, in seven rows of the type matrix
              UPDATE public.\"Type Matrix\" SET t = t || 'x' WHERE id = '{0}';        -- text
              UPDATE public.\"Type Matrix\" SET n = 1.50 WHERE id = '{1}';            -- numeric scale 1.5 -> 1.50
@@ -324,7 +327,9 @@ fn every_tamper_is_found_and_localised_to_its_key() {
     std::fs::write(
         changes.path(),
         r#"{"changes": [{"object": "index public.slugs_extra_idx", "rule": "extra-search-index",
-                          "reason": "added for the new search page"}]}"#,
+                          "reason": "added for the new search page"},
+                         {"object": "column public.slugs.slug", "rule": "posix-keys",
+                          "reason": "byte order for slugs"}]}"#,
     )
     .unwrap();
     let run = verify(&src, &tgt, &["--changes", changes.path().to_str().unwrap()]);
@@ -417,6 +422,7 @@ fn every_tamper_is_found_and_localised_to_its_key() {
     assert_eq!(
         diffs,
         vec![
+            ("column public.slugs.slug".into(), "changed".into(), true),
             (
                 "index public.measurements_device_idx".into(),
                 "missing".into(),

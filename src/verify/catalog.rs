@@ -51,7 +51,10 @@ pub struct Column {
     pub name: String,
     /// `format_type` under `search_path = ''`, so user types are qualified.
     pub type_sql: String,
-    pub collatable: bool,
+    /// What decides the column's sort order: provider, locale and library
+    /// version of its collation (the database's for `default`); `None` when
+    /// the type is not collatable.
+    pub collation: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -112,9 +115,22 @@ pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
     let oids: Vec<u32> = by_oid.keys().copied().collect();
     let cols = client
         .query(
+            // Through to_jsonb because the locale columns differ between
+            // PostgreSQL 15 and 17 (colliculocale / colllocale).
             "SELECT a.attrelid, a.attname::text,
-                    pg_catalog.format_type(a.atttypid, a.atttypmod), a.attcollation <> 0
+                    pg_catalog.format_type(a.atttypid, a.atttypmod),
+                    CASE WHEN a.attcollation = 0 THEN NULL
+                         WHEN co.collname = 'default' THEN
+                           (SELECT concat_ws(':', j->>'datlocprovider', j->>'datcollate',
+                                             j->>'daticulocale', j->>'datlocale', j->>'datcollversion')
+                            FROM pg_catalog.pg_database AS d, to_jsonb(d) AS j
+                            WHERE d.datname = pg_catalog.current_database())
+                         ELSE concat_ws(':', j->>'collprovider', j->>'collcollate', j->>'colliculocale',
+                                        j->>'colllocale', j->>'collversion')
+                    END
              FROM pg_catalog.pg_attribute a
+             LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+             LEFT JOIN LATERAL to_jsonb(co) AS j ON true
              WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY a.attrelid, a.attnum",
             &[&oids],
@@ -127,7 +143,7 @@ pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
             t.columns.push(Column {
                 name: r.get(1),
                 type_sql: r.get(2),
-                collatable: r.get(3),
+                collation: r.get(3),
             });
         }
     }

@@ -41,7 +41,11 @@ fn queries() -> Vec<(&'static str, String)> {
                     || CASE a.attgenerated WHEN 's' THEN ' generated' ELSE '' END
                     || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
                     || coalesce(' default ' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), '')
+                    || coalesce(' collate ' || quote_ident(co.collname), '')
              {rel} JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+             JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+             LEFT JOIN pg_catalog.pg_collation co
+               ON co.oid = a.attcollation AND a.attcollation <> ty.typcollation
              LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
              WHERE c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
                AND {IN_SCOPE} AND {ext_c}")),

@@ -206,7 +206,10 @@ fn plan_table(src: &Table, tgt: &Table) -> TableWork {
                 name: name.clone(),
                 source_type: s.type_sql.clone(),
                 target_type: t.type_sql.clone(),
-                collatable: s.collatable || t.collatable,
+                // Same collation on both sides: compare in it, so the key's
+                // index serves the range scans. Otherwise both compare in
+                // "C", so each key falls into the same range on both sides.
+                force_c: s.collation.is_some() && s.collation != t.collation,
             })
         })
         .collect();

@@ -3,9 +3,10 @@
 //!
 //! Ranges come from split points sorted by the source. The first range is
 //! open below and the last open above, so together they cover every possible
-//! key on either side, whatever the split points are. Comparisons on
-//! collatable key columns use `COLLATE "C"`, so both servers put a text key
-//! into the same range even when their default collations differ.
+//! key on either side, whatever the split points are. Text keys compare in
+//! their own collation when both sides have the same one (so the key's index
+//! serves each range), else in `COLLATE "C"` on both sides, so that the two
+//! servers put every key into the same range.
 
 use tokio_postgres::{Client, SimpleQueryMessage};
 
@@ -19,7 +20,8 @@ pub struct KeyCol {
     pub name: String,
     pub source_type: String,
     pub target_type: String,
-    pub collatable: bool,
+    /// Compare in `COLLATE "C"`: the two sides' collations differ.
+    pub force_c: bool,
 }
 
 /// Keys `lo <= key < hi`; `None` is unbounded.
@@ -35,7 +37,7 @@ pub fn predicate(key: &[KeyCol], range: &Range, side: Side) -> Option<String> {
         .iter()
         .map(|k| {
             let c = quote_ident(&k.name);
-            if k.collatable {
+            if k.force_c {
                 format!("{c} COLLATE \"C\"")
             } else {
                 c
@@ -52,7 +54,7 @@ pub fn predicate(key: &[KeyCol], range: &Range, side: Side) -> Option<String> {
                     Side::Target => &k.target_type,
                 };
                 let lit = format!("{}::{ty}", quote_literal(v));
-                if k.collatable {
+                if k.force_c {
                     format!("{lit} COLLATE \"C\"")
                 } else {
                     lit
@@ -202,7 +204,7 @@ async fn sort_points(
         .iter()
         .zip(&cols)
         .map(|(k, c)| {
-            if k.collatable {
+            if k.force_c {
                 format!("{c} COLLATE \"C\"")
             } else {
                 c.clone()
@@ -265,7 +267,7 @@ pub async fn plan(
     let order = key
         .iter()
         .map(|k| {
-            if k.collatable {
+            if k.force_c {
                 format!("{} COLLATE \"C\"", quote_ident(&k.name))
             } else {
                 quote_ident(&k.name)
@@ -298,13 +300,13 @@ mod tests {
                 name: "tenant".into(),
                 source_type: "text".into(),
                 target_type: "text".into(),
-                collatable: true,
+                force_c: true,
             },
             KeyCol {
                 name: "id".into(),
                 source_type: "integer".into(),
                 target_type: "bigint".into(),
-                collatable: false,
+                force_c: false,
             },
         ]
     }
