@@ -65,6 +65,8 @@ pub enum Command {
     Data,
     /// Post-data: indexes (in parallel), constraints, triggers, policies, sequence values, materialized views, ANALYZE.
     Finalize,
+    /// Checksum both sides independently; exit 3 if anything differs.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +86,26 @@ pub struct RewriteArgs {
     /// Role that owns what the output creates [default: whoever runs it].
     #[arg(long, value_name = "ROLE")]
     pub target_role: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Where report.json and report.html go [default: reports/<run>/]
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    /// Re-read every storage object and rehash its bytes.
+    #[arg(long)]
+    pub deep: bool,
+
+    /// Mismatching keys to list per table.
+    #[arg(long, value_name = "N", default_value_t = crate::verify::DEFAULT_SAMPLE)]
+    pub sample: usize,
+
+    /// Change list (JSON, as `rewrite --changes` writes) whose rules explain
+    /// schema differences; may be given more than once.
+    #[arg(long, value_name = "FILE")]
+    pub changes: Vec<PathBuf>,
 }
 
 pub fn init_logging(cli: &Cli) {
@@ -162,6 +184,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 print!("{status}");
             }
             Ok(0)
+        }
+        Command::Verify(args) => {
+            let opts = crate::verify::Options {
+                report_dir: args.report_dir.clone(),
+                deep: args.deep,
+                sample: args.sample,
+                changes: args.changes.clone(),
+            };
+            let outcome = crate::verify::run(&settings, &opts).await?;
+            let report = &outcome.report;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(report)?);
+            } else {
+                println!(
+                    "verify {}: {} tables, {} rows on the source, {} on the target; report in {}",
+                    if report.ok { "passed" } else { "FAILED" },
+                    report.summary.tables,
+                    report.summary.rows_source,
+                    report.summary.rows_target,
+                    outcome.dir.display()
+                );
+            }
+            for line in report.problem_lines() {
+                eprintln!("difference: {line}");
+            }
+            Ok(if report.ok {
+                0
+            } else {
+                crate::error::Kind::Differences.exit_code()
+            })
         }
     }
 }

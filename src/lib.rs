@@ -15,5 +15,6 @@ pub mod plan;
 pub mod progress;
 pub mod schema;
 pub mod settings;
+pub mod verify;
 
 pub use error::{Error, Kind, Result};

@@ -1,0 +1,308 @@
+//! `verify`: proves the target holds what the source holds. Both sides are
+//! read independently (never trusting the copy-time hashes in the ledger),
+//! each inside one snapshot, range by range in parallel, and hashed in one
+//! canonical representation (`canonical`). Mismatching ranges are narrowed
+//! to the keys that differ (`table`). Sequences, the schema inventory and
+//! storage objects are compared too. The verdict decides the exit code: 0
+//! only if everything matches, 3 if anything differs.
+//!
+//! Touches: report files in the report directory; target schema
+//! `supamigrate` (stage state and one `verifications` row). Reads source and
+//! target in read-only transactions, and S3.
+
+mod canonical;
+mod catalog;
+mod html;
+mod inventory;
+mod ranges;
+mod report;
+mod sequences;
+mod session;
+mod storage;
+mod table;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{SecondsFormat, Utc};
+
+pub use inventory::Explanation;
+pub use report::Report;
+
+use crate::error::{Error, Result};
+use crate::ledger::{Ledger, Stage, StageState};
+use crate::pg::{Endpoint, Side};
+use crate::settings::Settings;
+use catalog::Table;
+use ranges::KeyCol;
+use table::TableWork;
+
+/// Mismatch samples per table unless `--sample` says otherwise.
+pub const DEFAULT_SAMPLE: usize = 100;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where `report.json` and `report.html` go; default `reports/<run>/`.
+    pub report_dir: Option<PathBuf>,
+    /// Re-read every S3 object and rehash its bytes.
+    pub deep: bool,
+    pub sample: usize,
+    /// Change lists whose rules explain schema differences.
+    pub changes: Vec<PathBuf>,
+}
+
+pub struct Outcome {
+    pub report: Report,
+    pub dir: PathBuf,
+}
+
+/// Runs a full verification and records it in the ledger.
+pub async fn run(settings: &Settings, opts: &Options) -> Result<Outcome> {
+    // Everything that can be wrong with the input is checked before the
+    // ledger is touched, so bad usage writes nothing.
+    let source = settings.source()?.clone();
+    let mut rules = Vec::new();
+    for path in &opts.changes {
+        rules.extend(inventory::load_explanations(path)?);
+    }
+    let target = crate::aws::secrets::target_endpoint(settings).await?;
+    let mut ledger = Ledger::open(&target, &source.to_string()).await?;
+    ledger
+        .set_stage(Stage::Verify, StageState::Running, serde_json::json!({}))
+        .await?;
+    match verify(settings, opts, &source, &target, &rules, ledger.run_id()).await {
+        Ok(outcome) => {
+            let id = record(&ledger, &outcome).await?;
+            ledger
+                .set_stage(
+                    Stage::Verify,
+                    StageState::Done,
+                    serde_json::json!({ "ok": outcome.report.ok, "verification": id }),
+                )
+                .await?;
+            Ok(outcome)
+        }
+        Err(err) => {
+            let detail = serde_json::json!({ "error": err.to_string() });
+            if let Err(e) = ledger
+                .set_stage(Stage::Verify, StageState::Failed, detail)
+                .await
+            {
+                tracing::warn!(error = %e, "could not record the failed verify");
+            }
+            Err(err)
+        }
+    }
+}
+
+async fn verify(
+    settings: &Settings,
+    opts: &Options,
+    source: &Endpoint,
+    target: &Endpoint,
+    rules: &[Explanation],
+    run: &str,
+) -> Result<Outcome> {
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let (src, tgt) = tokio::try_join!(
+        session::coordinator(Side::Source, source),
+        session::coordinator(Side::Target, target)
+    )?;
+    let (src_tables, tgt_tables) = tokio::try_join!(
+        catalog::tables(&src.client, Side::Source),
+        catalog::tables(&tgt.client, Side::Target)
+    )?;
+    let mut works = Vec::new();
+    for (id, st) in &src_tables {
+        let Some(tt) = tgt_tables.get(id) else {
+            continue; // a schema inventory difference, judged there
+        };
+        let mut work = plan_table(st, tt);
+        if !work.key.is_empty() {
+            work.ranges = match ranges::from_chunks(&src.client, &tgt.client, run, st, &work.key)
+                .await?
+            {
+                Some(reused) => reused,
+                None => ranges::plan(&src.client, st, &work.key, settings.copy.chunk_bytes).await?,
+            };
+        }
+        works.push(work);
+    }
+    let total_ranges: usize = works.iter().map(|w| w.ranges.len()).sum();
+    let jobs = settings.copy.jobs.min(total_ranges).max(1);
+    tracing::info!(
+        tables = works.len(),
+        ranges = total_ranges,
+        jobs,
+        "verifying rows"
+    );
+    let mut workers = Vec::with_capacity(jobs);
+    for _ in 0..jobs {
+        workers.push(tokio::try_join!(
+            session::worker(Side::Source, source, &src.snapshot),
+            session::worker(Side::Target, target, &tgt.snapshot)
+        )?);
+    }
+    let works = Arc::new(works);
+    let side_checks = async {
+        let (src_seq, tgt_seq, src_inv, tgt_inv) = tokio::try_join!(
+            sequences::read(&src.client, Side::Source),
+            sequences::read(&tgt.client, Side::Target),
+            inventory::read(&src.client, Side::Source),
+            inventory::read(&tgt.client, Side::Target)
+        )?;
+        Ok::<_, Error>((
+            sequences::compare(&src_seq, &tgt_seq),
+            inventory::compare(&src_inv, &tgt_inv, rules),
+        ))
+    };
+    let (results, (sequences, differences)) =
+        tokio::try_join!(table::run_all(Arc::clone(&works), workers), side_checks)?;
+    let objects = storage::check(settings, &src.client, &tgt.client, opts.deep).await?;
+
+    let mut per_table: Vec<Vec<table::RangeResult>> = works.iter().map(|_| Vec::new()).collect();
+    for r in results {
+        per_table[r.table].push(r);
+    }
+    let tables = works
+        .iter()
+        .zip(per_table)
+        .map(|(w, rs)| table_report(w, table::finish(rs, !w.key.is_empty(), opts.sample)))
+        .collect();
+    let mut report = Report {
+        ok: false,
+        run: run.to_string(),
+        started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        source: source.to_string(),
+        target: target.to_string(),
+        deep: opts.deep,
+        summary: report::Summary::default(),
+        tables,
+        sequences,
+        objects,
+        schema: report::SchemaReport { differences },
+    };
+    report.summarise(clock.elapsed().as_secs_f64());
+    let dir = opts
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(run));
+    report::write(&dir, &report, &html::render(&report))?;
+    Ok(Outcome { report, dir })
+}
+
+/// The line layout both sides are read in: the source's key, then every
+/// other source column the target also has, in source order.
+fn plan_table(src: &Table, tgt: &Table) -> TableWork {
+    let key: Option<Vec<KeyCol>> = src
+        .key
+        .iter()
+        .map(|name| {
+            let (s, t) = (src.column(name)?, tgt.column(name)?);
+            Some(KeyCol {
+                name: name.clone(),
+                source_type: s.type_sql.clone(),
+                target_type: t.type_sql.clone(),
+                // Same collation on both sides: compare in it, so the key's
+                // index serves the range scans. Otherwise both compare in
+                // "C", so each key falls into the same range on both sides.
+                force_c: s.collation.is_some() && s.collation != t.collation,
+            })
+        })
+        .collect();
+    // A key column the target lacks leaves nothing to match rows by, so
+    // the table is compared as a multiset of its common columns.
+    let key = key.unwrap_or_default();
+    let mut columns: Vec<String> = key.iter().map(|k| k.name.clone()).collect();
+    columns.extend(
+        src.columns
+            .iter()
+            .filter(|c| tgt.column(&c.name).is_some() && !columns.contains(&c.name))
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>(),
+    );
+    TableWork {
+        schema: src.schema.clone(),
+        name: src.name.clone(),
+        bytes: src.bytes,
+        columns,
+        key,
+        ranges: vec![ranges::Range::default()],
+    }
+}
+
+fn table_report(work: &TableWork, t: table::TableOutcome) -> report::TableReport {
+    let key_names: Vec<String> = work.key.iter().map(|k| k.name.clone()).collect();
+    let mismatches = t
+        .samples
+        .iter()
+        .map(|(kind, raw)| report::Mismatch {
+            key: key_names
+                .iter()
+                .cloned()
+                .zip(canonical::decode_fields(raw))
+                .map(|(k, v)| {
+                    (
+                        k,
+                        v.map_or(serde_json::Value::Null, serde_json::Value::String),
+                    )
+                })
+                .collect(),
+            kind: kind.as_str(),
+        })
+        .collect();
+    report::TableReport {
+        schema: work.schema.clone(),
+        name: work.name.clone(),
+        key: key_names,
+        source_rows: t.source.rows,
+        target_rows: t.target.rows,
+        source_checksum: t.source.hex(),
+        target_checksum: t.target.hex(),
+        matches: t.source == t.target && t.missing + t.extra + t.different == 0,
+        bytes: work.bytes,
+        ranges: work.ranges.len(),
+        seconds: t.elapsed.as_secs_f64(),
+        missing: t.missing,
+        extra: t.extra,
+        different: t.different,
+        mismatches,
+    }
+}
+
+async fn record(ledger: &Ledger, outcome: &Outcome) -> Result<i64> {
+    let r = &outcome.report;
+    let json = serde_json::to_value(r)
+        .map_err(|e| Error::failure(format!("rendering the verify report: {e}")))?;
+    let parse = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|e| Error::failure(format!("verify report time `{s}`: {e}")))
+    };
+    let row = ledger
+        .client()
+        .query_one(
+            "INSERT INTO supamigrate.verifications
+                 (run_id, started_at, finished_at, ok, report_dir, report)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                &ledger.run_id(),
+                &parse(&r.started_at)?,
+                &parse(&r.finished_at)?,
+                &r.ok,
+                &outcome.dir.display().to_string(),
+                &json,
+            ],
+        )
+        .await
+        .map_err(|e| {
+            Error::failure(format!(
+                "ledger: recording the verification: {}",
+                crate::ledger::db_message(&e)
+            ))
+        })?;
+    Ok(row.get(0))
+}

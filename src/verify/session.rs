@@ -1,0 +1,50 @@
+//! Verify's connections: each has the canonical session settings and reads
+//! inside one snapshot per side, exported by a coordinator connection and
+//! imported by every worker, so all ranges of one side see the same instant.
+
+use tokio_postgres::Client;
+
+use super::canonical::SESSION_SETUP;
+use crate::error::{Error, Result};
+use crate::ledger::db_message;
+use crate::pg::{self, quote_literal, Endpoint, Side};
+
+const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// The connection that exports one side's snapshot; it keeps its
+/// transaction open for the whole verify and reads the catalog in it.
+pub struct Coordinator {
+    pub client: Client,
+    pub snapshot: String,
+}
+
+pub async fn coordinator(side: Side, ep: &Endpoint) -> Result<Coordinator> {
+    let client = pg::connect(side, ep).await?;
+    client
+        .batch_execute(&format!("{SESSION_SETUP}\n{BEGIN}"))
+        .await
+        .map_err(|e| session_err(side, ep, "starting the verify transaction", &e))?;
+    let snapshot: String = client
+        .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
+        .await
+        .map_err(|e| session_err(side, ep, "exporting a snapshot", &e))?
+        .get(0);
+    Ok(Coordinator { client, snapshot })
+}
+
+/// A worker connection reading in the coordinator's snapshot.
+pub async fn worker(side: Side, ep: &Endpoint, snapshot: &str) -> Result<Client> {
+    let client = pg::connect(side, ep).await?;
+    client
+        .batch_execute(&format!(
+            "{SESSION_SETUP}\n{BEGIN};\nSET TRANSACTION SNAPSHOT {}",
+            quote_literal(snapshot)
+        ))
+        .await
+        .map_err(|e| session_err(side, ep, "importing the verify snapshot", &e))?;
+    Ok(client)
+}
+
+fn session_err(side: Side, ep: &Endpoint, doing: &str, e: &tokio_postgres::Error) -> Error {
+    Error::failure(format!("{side} {ep}: {doing}: {}", db_message(e)))
+}

@@ -1,0 +1,390 @@
+//! Row checksums of one table, range by range, and the narrowing of a
+//! mismatching range down to the exact keys.
+//!
+//! A worker holds one source and one target connection and reads the same
+//! range from both at once. When the two digests differ it reads that range
+//! again (same snapshots) collecting key → row hash on both sides and keeps
+//! only what differs. Keys present on one side only are held back until the
+//! whole table is done, then matched across ranges, so a key that a server
+//! placed into another range is never reported as missing and extra.
+//! Tables without a key are compared as multisets of row hashes.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::{pin_mut, StreamExt};
+use tokio_postgres::Client;
+
+use super::canonical::{self, copy_sql, Digest, LineSplitter};
+use super::ranges::{predicate, KeyCol, Range};
+use crate::error::{Error, Result};
+use crate::ledger::db_message;
+use crate::pg::Side;
+
+/// One table as both sides will read it.
+#[derive(Debug, Clone)]
+pub struct TableWork {
+    pub schema: String,
+    pub name: String,
+    pub bytes: i64,
+    /// Key columns first, then the others, in source order: the line layout.
+    pub columns: Vec<String>,
+    /// Empty for a table compared as a multiset.
+    pub key: Vec<KeyCol>,
+    pub ranges: Vec<Range>,
+}
+
+impl TableWork {
+    fn sql(&self, range: usize, side: Side) -> String {
+        let pred = predicate(&self.key, &self.ranges[range], side);
+        copy_sql(&self.schema, &self.name, &self.columns, pred.as_deref())
+    }
+}
+
+/// A row's hash and how often its key (or, keyless, the row) was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub hash: [u8; 32],
+    pub count: u64,
+}
+
+type RowMap = HashMap<Vec<u8>, Entry>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Missing,
+    Extra,
+    Different,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Missing => "missing",
+            Kind::Extra => "extra",
+            Kind::Different => "different",
+        }
+    }
+}
+
+/// What differs in one range after narrowing.
+#[derive(Debug, Default)]
+pub struct RangeDiff {
+    /// Keys on both sides whose rows differ, with the kind and row count.
+    pub found: Vec<(Kind, Vec<u8>, u64)>,
+    pub source_only: RowMap,
+    pub target_only: RowMap,
+}
+
+/// Compares one key's entries from both sides.
+fn classify(src: Entry, tgt: Entry) -> Option<(Kind, u64)> {
+    if src.hash != tgt.hash {
+        Some((Kind::Different, 1))
+    } else if tgt.count > src.count {
+        Some((Kind::Extra, tgt.count - src.count))
+    } else if src.count > tgt.count {
+        Some((Kind::Missing, src.count - tgt.count))
+    } else {
+        None
+    }
+}
+
+/// Keeps only what differs between two sides' maps of one range.
+pub fn diff_maps(mut source: RowMap, mut target: RowMap) -> RangeDiff {
+    let mut found = Vec::new();
+    source.retain(|key, src| match target.remove(key) {
+        Some(tgt) => {
+            if let Some((kind, n)) = classify(*src, tgt) {
+                found.push((kind, key.clone(), n));
+            }
+            false
+        }
+        None => true,
+    });
+    RangeDiff {
+        found,
+        source_only: source,
+        target_only: target,
+    }
+}
+
+/// The outcome of one range.
+#[derive(Debug)]
+pub struct RangeResult {
+    pub table: usize,
+    pub source: Digest,
+    pub target: Digest,
+    pub elapsed: Duration,
+    pub diff: Option<RangeDiff>,
+}
+
+struct Job {
+    table: usize,
+    range: usize,
+}
+
+/// Reads every range of every table with one worker per connection pair and
+/// returns one result per range.
+pub async fn run_all(
+    tables: Arc<Vec<TableWork>>,
+    workers: Vec<(Client, Client)>,
+) -> Result<Vec<RangeResult>> {
+    let mut jobs: Vec<Job> = tables
+        .iter()
+        .enumerate()
+        .flat_map(|(t, w)| (0..w.ranges.len()).map(move |r| Job { table: t, range: r }))
+        .collect();
+    // Big tables first, so the slowest one does not start last.
+    jobs.sort_by_key(|j| std::cmp::Reverse(tables[j.table].bytes));
+    let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
+    let mut set = tokio::task::JoinSet::new();
+    for (src, tgt) in workers {
+        let queue = Arc::clone(&queue);
+        let tables = Arc::clone(&tables);
+        set.spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let job = queue.lock().expect("queue lock").pop_front();
+                let Some(job) = job else { break };
+                out.push(range(&src, &tgt, &tables[job.table], job.table, job.range).await?);
+            }
+            Ok::<_, Error>(out)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let part = joined.map_err(|e| Error::failure(format!("verify worker stopped: {e}")))??;
+        results.extend(part);
+    }
+    Ok(results)
+}
+
+async fn range(
+    src: &Client,
+    tgt: &Client,
+    work: &TableWork,
+    table: usize,
+    range: usize,
+) -> Result<RangeResult> {
+    let started = Instant::now();
+    let (ssql, tsql) = (work.sql(range, Side::Source), work.sql(range, Side::Target));
+    let n = work.key.len();
+    let ((source, _), (target, _)) = tokio::try_join!(
+        read(src, Side::Source, work, &ssql, n, false),
+        read(tgt, Side::Target, work, &tsql, n, false)
+    )?;
+    let diff = if source == target {
+        None
+    } else {
+        tracing::info!(schema = %work.schema, table = %work.name, range, "range differs, narrowing to keys");
+        let ((_, smap), (_, tmap)) = tokio::try_join!(
+            read(src, Side::Source, work, &ssql, n, true),
+            read(tgt, Side::Target, work, &tsql, n, true)
+        )?;
+        Some(diff_maps(smap, tmap))
+    };
+    Ok(RangeResult {
+        table,
+        source,
+        target,
+        elapsed: started.elapsed(),
+        diff,
+    })
+}
+
+/// Streams one range, hashing each line; with `collect`, also maps each key
+/// (the whole row hash when keyless) to its entry.
+async fn read(
+    client: &Client,
+    side: Side,
+    work: &TableWork,
+    sql: &str,
+    key_len: usize,
+    collect: bool,
+) -> Result<(Digest, RowMap)> {
+    let fail = |e: &tokio_postgres::Error| {
+        let err = Error::failure(format!(
+            "{side} table {}.{}: reading rows: {}",
+            work.schema,
+            work.name,
+            db_message(e)
+        ));
+        if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+            err.with_fix(format!(
+                "the {side} role must read every row: grant it SELECT, and BYPASSRLS where the table forces row level security"
+            ))
+        } else {
+            err
+        }
+    };
+    let stream = client.copy_out(sql).await.map_err(|e| fail(&e))?;
+    pin_mut!(stream);
+    let mut digest = Digest::default();
+    let mut map = RowMap::new();
+    let mut lines = LineSplitter::default();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| fail(&e))?;
+        lines.feed(&chunk, |line| {
+            let hash = canonical::row_hash(line);
+            digest.add_row(&hash);
+            if collect {
+                let key = if key_len == 0 {
+                    hash.to_vec()
+                } else {
+                    canonical::key_prefix(line, key_len).to_vec()
+                };
+                map.entry(key)
+                    .and_modify(|e| e.count += 1)
+                    .or_insert(Entry { hash, count: 1 });
+            }
+        });
+    }
+    if !lines.is_clean() {
+        return Err(Error::failure(format!(
+            "{side} table {}.{}: the row stream ended inside a row",
+            work.schema, work.name
+        )));
+    }
+    Ok((digest, map))
+}
+
+/// A table's totals after all its ranges.
+#[derive(Debug, Default)]
+pub struct TableOutcome {
+    pub source: Digest,
+    pub target: Digest,
+    pub elapsed: Duration,
+    pub missing: u64,
+    pub extra: u64,
+    pub different: u64,
+    /// Up to the sample size, keyed tables only: kind and raw key fields.
+    pub samples: Vec<(Kind, Vec<u8>)>,
+}
+
+/// Folds a table's range results, matching one-sided keys across ranges.
+pub fn finish(results: Vec<RangeResult>, keyed: bool, sample: usize) -> TableOutcome {
+    let mut out = TableOutcome::default();
+    let mut source_only = RowMap::new();
+    let mut target_only = RowMap::new();
+    let mut found = Vec::new();
+    for r in results {
+        out.source.merge(&r.source);
+        out.target.merge(&r.target);
+        out.elapsed += r.elapsed;
+        if let Some(d) = r.diff {
+            found.extend(d.found);
+            merge_into(&mut source_only, d.source_only);
+            merge_into(&mut target_only, d.target_only);
+        }
+    }
+    let rest = diff_maps(source_only, target_only);
+    found.extend(rest.found);
+    found.extend(
+        rest.source_only
+            .into_iter()
+            .map(|(k, e)| (Kind::Missing, k, e.count)),
+    );
+    found.extend(
+        rest.target_only
+            .into_iter()
+            .map(|(k, e)| (Kind::Extra, k, e.count)),
+    );
+    // A stable order, so that two runs over the same data report alike.
+    found.sort_by(|a, b| a.1.cmp(&b.1));
+    for (kind, key, n) in found {
+        match kind {
+            Kind::Missing => out.missing += n,
+            Kind::Extra => out.extra += n,
+            Kind::Different => out.different += n,
+        }
+        if keyed && out.samples.len() < sample {
+            out.samples.push((kind, key));
+        }
+    }
+    out
+}
+
+fn merge_into(into: &mut RowMap, from: RowMap) {
+    for (k, e) in from {
+        into.entry(k)
+            .and_modify(|x| {
+                x.count += e.count;
+                if x.hash != e.hash {
+                    // The same key twice with different rows: never equal to
+                    // the other side's single row.
+                    x.hash = [0; 32];
+                }
+            })
+            .or_insert(e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(rows: &[(&str, &str)]) -> RowMap {
+        let mut m = RowMap::new();
+        for (k, v) in rows {
+            m.entry(k.as_bytes().to_vec())
+                .and_modify(|e| e.count += 1)
+                .or_insert(Entry {
+                    hash: canonical::row_hash(v.as_bytes()),
+                    count: 1,
+                });
+        }
+        m
+    }
+
+    fn result(src: RowMap, tgt: RowMap) -> RangeResult {
+        RangeResult {
+            table: 0,
+            source: Digest::default(),
+            target: Digest::default(),
+            elapsed: Duration::ZERO,
+            diff: Some(diff_maps(src, tgt)),
+        }
+    }
+
+    #[test]
+    fn classifies_missing_extra_and_different() {
+        let d = diff_maps(
+            map(&[("1", "a"), ("2", "b"), ("3", "c")]),
+            map(&[("1", "a"), ("2", "B"), ("4", "d")]),
+        );
+        assert_eq!(d.found, vec![(Kind::Different, b"2".to_vec(), 1)]);
+        assert!(d.source_only.contains_key(b"3".as_slice()));
+        assert!(d.target_only.contains_key(b"4".as_slice()));
+    }
+
+    #[test]
+    fn keys_in_other_ranges_are_matched_before_reporting() {
+        // Key 5 sits in range 0 on the source and in range 1 on the target.
+        let r0 = result(map(&[("5", "x")]), map(&[]));
+        let r1 = result(map(&[("6", "y")]), map(&[("5", "x"), ("6", "Y")]));
+        let t = finish(vec![r0, r1], true, 10);
+        assert_eq!((t.missing, t.extra, t.different), (0, 0, 1));
+        assert_eq!(t.samples, vec![(Kind::Different, b"6".to_vec())]);
+    }
+
+    #[test]
+    fn samples_are_bounded_but_counts_exact() {
+        let src: Vec<(String, String)> = (0..50).map(|i| (i.to_string(), "v".into())).collect();
+        let refs: Vec<(&str, &str)> = src.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let t = finish(vec![result(map(&refs), map(&[]))], true, 7);
+        assert_eq!(t.missing, 50);
+        assert_eq!(t.samples.len(), 7);
+    }
+
+    #[test]
+    fn keyless_duplicates_count_as_rows() {
+        let row = canonical::row_hash(b"same");
+        let entry = |count| Entry { hash: row, count };
+        let src = RowMap::from([(row.to_vec(), entry(3))]);
+        let tgt = RowMap::from([(row.to_vec(), entry(1))]);
+        let t = finish(vec![result(src, tgt)], false, 10);
+        assert_eq!((t.missing, t.extra), (2, 0));
+        assert!(t.samples.is_empty());
+    }
+}
