@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use pg_query::protobuf::{node::Node as N, CreateExtensionStmt, Node, ObjectType};
 use serde::Serialize;
 
-use super::classify::{defelem, strings, Class, ObjRef};
+use super::classify::{Class, ObjRef};
+use super::names::{defelem, strings};
 use super::parse::Item;
 use super::rewrite::{Facts, Options};
 use super::rules::{glob, ExtensionAction, SchemaRules, Snippet, StatementAction, StatementRule};

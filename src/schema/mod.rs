@@ -13,6 +13,7 @@
 pub mod checks;
 pub mod classify;
 pub mod export;
+pub mod names;
 pub mod offline;
 pub mod parse;
 pub mod post_data;
