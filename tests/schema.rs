@@ -235,3 +235,59 @@ fn missing_pg_dump_is_a_usage_error() {
     let err = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(err.contains("cannot run /nonexistent/pg_dump"), "{err}");
 }
+
+#[test]
+fn plan_assesses_the_schema_rules_and_blockers() {
+    let source = support::source_db("schema_plan_source");
+    let target = support::target_db("schema_plan_target");
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &source.url, &target.url);
+    let out = support::cmd_in(dir.path())
+        .args(["plan", "--json"])
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let schema = &report["schema"];
+    assert!(
+        schema["statements"]["create_table"].as_u64().unwrap() > 20,
+        "{schema}"
+    );
+    assert!(
+        schema["rules_fired"]["supabase.event-triggers"]
+            .as_u64()
+            .unwrap()
+            >= 3,
+        "{schema}"
+    );
+    assert!(
+        schema["rules_fired"]["supabase.project-admin"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{schema}"
+    );
+    assert_eq!(schema["blockers"], serde_json::json!([]));
+    // plan writes nothing: no ledger, no roles' objects.
+    let ledger = support::psql(&target.url, "SELECT count(*) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('public', 'information_schema')");
+    assert_eq!(ledger, "0");
+
+    // A function calling pg_net, which the target will not have.
+    support::psql(
+        &source.url,
+        "CREATE SCHEMA IF NOT EXISTS net;
+         CREATE FUNCTION public.ping_webhook() RETURNS void LANGUAGE plpgsql
+           AS $$ begin perform net.http_post(url := 'https://example.com'); end $$;",
+    );
+    let out = support::cmd_in(dir.path()).arg("plan").assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(
+        err.contains("schema: function public.ping_webhook uses net.http_post, but schema net is not migrated"),
+        "{err}"
+    );
+    let out = support::cmd_in(dir.path()).arg("schema").assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(
+        err.contains("1 blocker(s) in the source schema; nothing applied"),
+        "{err}"
+    );
+}

@@ -5,9 +5,7 @@
 use pg_query::protobuf::{self, node::Node as N, AlterTableType, ConstrType, Node, ObjectType};
 use serde::Serialize;
 
-use super::names::{
-    defelem, first_string, object_ref, object_type, qualified, range_ref, strings,
-};
+use super::names::{defelem, first_string, object_ref, object_type, qualified, range_ref, strings};
 
 /// The object a statement creates or acts on. `family` groups object types
 /// that share a namespace (tables, views and sequences are all relations).

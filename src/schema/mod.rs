@@ -10,6 +10,7 @@
 //! API through which `finalize` applies indexes, constraints, triggers and
 //! policies; `offline` is the `rewrite` command.
 
+pub mod assess;
 pub mod checks;
 pub mod classify;
 pub mod export;
@@ -25,6 +26,7 @@ pub mod scan;
 pub mod stage;
 pub mod undo;
 
+pub use assess::{assessment, Assessment};
 pub use checks::Blocker;
 pub use post_data::{post_data_steps, PostDataStep};
 pub use rewrite::{rewrite, Change, Options, Rewritten};

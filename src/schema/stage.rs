@@ -18,6 +18,7 @@ use super::export;
 use super::parse::parse_dump;
 use super::rewrite::{rewrite, Options, OutStmt, Rewritten};
 use super::roles::TargetRole;
+use super::rules::SchemaRules;
 use super::undo;
 use super::Blocker;
 use crate::error::{Error, Result};
@@ -52,14 +53,6 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
     let target = crate::aws::secrets::target_endpoint(settings).await?;
     let mappings = crate::mapping::load(&settings.mapping_files)?;
 
-    let src = pg::connect(Side::Source, source).await?;
-    let version: i32 = src
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
-        .await
-        .map_err(|e| Error::failure(format!("source {source}: {}", db_message(&e))))?
-        .get(0);
-    let pg_dump = export::find_pg_dump(args.pg_dump.as_deref(), (version / 10000) as u32).await?;
-
     let tgt = pg::connect(Side::Target, &target).await?;
     if let Some(run) = done_run(&tgt).await? {
         return Ok(SchemaReport {
@@ -77,18 +70,7 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
     if !args.allow_existing {
         refuse_non_empty(&tgt, &target).await?;
     }
-    let (available, role) = target_facts(&tgt, &target).await?;
-
-    let pre = export::dump_section(&pg_dump, source, "pre-data", args.snapshot.as_deref()).await?;
-    let post =
-        export::dump_section(&pg_dump, source, "post-data", args.snapshot.as_deref()).await?;
-    let pre = parse_dump("pg_dump pre-data", &pre)?;
-    let post = parse_dump("pg_dump post-data", &post)?;
-    let opts = Options {
-        target_role: TargetRole::Named(role),
-        available_extensions: Some(available),
-    };
-    let result = rewrite(&[&pre, &post], &mappings.schema, &opts)?;
+    let result = assess(source, &tgt, &target, &mappings.schema, args).await?;
     let open: Vec<&Blocker> = result.open_blockers().collect();
     if let Some(first) = open.first() {
         return Err(Error::config(format!(
@@ -137,6 +119,36 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
         warnings,
         blockers: result.blockers.clone(),
     })
+}
+
+/// Dumps the source schema and rewrites it for the target, asking the
+/// target which extensions it has and who we are there. Writes nothing:
+/// `plan` uses it for its schema assessment.
+pub async fn assess(
+    source: &Endpoint,
+    tgt: &Client,
+    target: &Endpoint,
+    rules: &SchemaRules,
+    args: &SchemaArgs,
+) -> Result<Rewritten> {
+    let src = pg::connect(Side::Source, source).await?;
+    let version: i32 = src
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .map_err(|e| Error::failure(format!("source {source}: {}", db_message(&e))))?
+        .get(0);
+    let pg_dump = export::find_pg_dump(args.pg_dump.as_deref(), (version / 10000) as u32).await?;
+    let (available, role) = target_facts(tgt, target).await?;
+    let snapshot = args.snapshot.as_deref();
+    let pre = export::dump_section(&pg_dump, source, "pre-data", snapshot).await?;
+    let post = export::dump_section(&pg_dump, source, "post-data", snapshot).await?;
+    let pre = parse_dump("pg_dump pre-data", &pre)?;
+    let post = parse_dump("pg_dump post-data", &post)?;
+    let opts = Options {
+        target_role: TargetRole::Named(role),
+        available_extensions: Some(available),
+    };
+    rewrite(&[&pre, &post], rules, &opts)
 }
 
 /// Pre-data: the prelude and everything pg_dump put in its pre-data part.
@@ -308,7 +320,7 @@ async fn target_facts(client: &Client, target: &Endpoint) -> Result<(Vec<String>
 
 async fn bypassrls_warnings(
     client: &Client,
-    rules: &super::rules::SchemaRules,
+    rules: &SchemaRules,
     result: &Rewritten,
 ) -> Result<Vec<String>> {
     let wanted: BTreeSet<&String> = result
