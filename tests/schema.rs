@@ -291,3 +291,26 @@ fn plan_assesses_the_schema_rules_and_blockers() {
         "{err}"
     );
 }
+
+#[test]
+fn unavailable_extension_blocks_schema_and_names_what_uses_it() {
+    let source = support::source_db("schema_ext_source");
+    let target = support::target_db("schema_ext_target");
+    // sslinfo is kept out of the Aurora-like target (see tests/support).
+    support::psql(
+        &source.url,
+        "CREATE EXTENSION sslinfo WITH SCHEMA extensions;
+         CREATE VIEW public.my_tls AS SELECT extensions.ssl_is_used() AS tls;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &source.url, &target.url);
+    let out = support::cmd_in(dir.path()).arg("schema").assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(err.contains("extension sslinfo"), "{err}");
+    assert!(err.contains("used by view public.my_tls"), "{err}");
+    let ledger = support::psql(
+        &target.url,
+        "SELECT count(*) FROM pg_namespace WHERE nspname = 'supamigrate'",
+    );
+    assert_eq!(ledger, "0");
+}

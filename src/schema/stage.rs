@@ -148,7 +148,54 @@ pub async fn assess(
         target_role: TargetRole::Named(role),
         available_extensions: Some(available),
     };
-    rewrite(&[&pre, &post], rules, &opts)
+    let mut result = rewrite(&[&pre, &post], rules, &opts)?;
+    name_extension_users(&src, source, &mut result).await?;
+    Ok(result)
+}
+
+/// For each blocked extension, names the source objects that use it
+/// (columns of its types, indexes with its operator classes, defaults and
+/// views calling its functions), from the source's dependency catalog.
+async fn name_extension_users(
+    src: &Client,
+    source: &Endpoint,
+    result: &mut Rewritten,
+) -> Result<()> {
+    const USERS: &str = "
+        WITH members AS (
+          SELECT d.classid, d.objid FROM pg_catalog.pg_depend d
+            JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+           WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e' AND e.extname = $1)
+        SELECT DISTINCT o.type || ' ' || o.identity
+          FROM pg_catalog.pg_depend d JOIN members m ON m.classid = d.refclassid AND m.objid = d.refobjid
+          -- a view's query is a rewrite rule: name the view instead
+          LEFT JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.oid = d.objid
+          CROSS JOIN LATERAL pg_catalog.pg_identify_object(
+                CASE WHEN r.oid IS NULL THEN d.classid ELSE 'pg_catalog.pg_class'::regclass END,
+                coalesce(r.ev_class, d.objid), CASE WHEN r.oid IS NULL THEN d.objsubid ELSE 0 END) o
+         WHERE d.deptype IN ('n', 'a')
+           AND NOT EXISTS (SELECT 1 FROM members x WHERE x.classid = d.classid AND x.objid = d.objid)
+         ORDER BY 1 LIMIT 20";
+    for b in result.blockers.iter_mut().filter(|b| !b.resolved) {
+        let Some(ext) = b
+            .object
+            .as_deref()
+            .and_then(|o| o.strip_prefix("extension "))
+        else {
+            continue;
+        };
+        let users: Vec<String> = src
+            .query(USERS, &[&ext])
+            .await
+            .map_err(|e| Error::failure(format!("source {source}: {}", db_message(&e))))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !users.is_empty() {
+            b.message = format!("{}; used by {}", b.message, users.join(", "));
+        }
+    }
+    Ok(())
 }
 
 /// Pre-data: the prelude and everything pg_dump put in its pre-data part.
@@ -300,11 +347,25 @@ async fn refuse_non_empty(client: &Client, target: &Endpoint) -> Result<()> {
     .with_fix("migrate into an empty database, or pass --allow-existing to add to it"))
 }
 
+/// Extensions we can create there: Aurora's own allowlist where it has one
+/// (`rds.extensions`), everything for a superuser, else the trusted ones;
+/// plus those already installed (`IF NOT EXISTS` makes them no-ops).
+const CREATABLE_EXTENSIONS: &str = "
+    SELECT a.name FROM pg_catalog.pg_available_extensions a
+     WHERE a.installed_version IS NOT NULL
+        OR CASE
+             WHEN current_setting('rds.extensions', true) IS NOT NULL
+               THEN a.name = ANY (string_to_array(replace(current_setting('rds.extensions', true), ' ', ''), ','))
+             WHEN (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN true
+             ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_available_extension_versions v
+                           WHERE v.name = a.name AND v.version = a.default_version AND v.trusted)
+           END";
+
 async fn target_facts(client: &Client, target: &Endpoint) -> Result<(Vec<String>, String)> {
     let q =
         |e: tokio_postgres::Error| Error::failure(format!("target {target}: {}", db_message(&e)));
     let available = client
-        .query("SELECT name FROM pg_catalog.pg_available_extensions", &[])
+        .query(CREATABLE_EXTENSIONS, &[])
         .await
         .map_err(q)?
         .iter()
