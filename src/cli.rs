@@ -61,12 +61,24 @@ pub enum Command {
     Status,
     /// Rewrite a pg_dump / `supabase db dump` schema file for the target, offline.
     Rewrite(RewriteArgs),
+    /// Dump the source schema, rewrite it, apply the pre-data part on the target.
+    Schema(SchemaArgs),
     /// Copy every row from one consistent source snapshot, in parallel chunks; resumable.
     Data,
     /// Post-data: indexes (in parallel), constraints, triggers, policies, sequence values, materialized views, ANALYZE.
     Finalize,
     /// Checksum both sides independently; exit 3 if anything differs.
     Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// pg_dump to use [default: pg_dump on PATH]; must not be older than the source server.
+    #[arg(long, value_name = "PATH")]
+    pub pg_dump: Option<PathBuf>,
+    /// Apply even though the target already holds user objects.
+    #[arg(long)]
+    pub allow_existing: bool,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +183,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 println!("{}", serde_json::to_string(&summary)?);
             } else if !cli.global.quiet {
                 print!("{summary}");
+            }
+            Ok(0)
+        }
+        Command::Schema(args) => {
+            let args = crate::schema::stage::SchemaArgs {
+                pg_dump: args.pg_dump.clone(),
+                allow_existing: args.allow_existing,
+                snapshot: None,
+            };
+            let report = crate::schema::stage::run(&settings, &args).await?;
+            for w in &report.warnings {
+                tracing::warn!(warning = %w, "schema");
+            }
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if report.already_done {
+                println!("schema: already applied in run {}", report.run);
+            } else {
+                println!(
+                    "schema: applied {} statements in run {}; {} post-data steps stored for finalize; {} changes",
+                    report.applied_statements,
+                    report.run,
+                    report.post_data.values().sum::<usize>(),
+                    report.changes
+                );
             }
             Ok(0)
         }

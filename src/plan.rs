@@ -20,6 +20,8 @@ pub struct PlanReport {
     pub source: Option<SourceInfo>,
     pub target: Option<TargetInfo>,
     pub storage: Vec<BucketCheck>,
+    /// What the schema rewrite would do (`schema::assessment`).
+    pub schema: Option<crate::schema::Assessment>,
     /// Everything that would stop the migration, each with its fix.
     pub problems: Vec<Problem>,
     /// What the operator should know but does not stop the migration.
@@ -137,6 +139,15 @@ pub async fn run(settings: &Settings) -> Result<PlanReport> {
                     ));
                 }
                 report.target = Some(info);
+            }
+            Err(e) => report.problems.push(e.into()),
+        }
+    }
+    if let (Some(source), Some(_)) = (&settings.source, &report.target) {
+        match crate::schema::assessment(settings, source, &mappings.schema).await {
+            Ok(a) => {
+                report.problems.extend(a.open_problems());
+                report.schema = Some(a);
             }
             Err(e) => report.problems.push(e.into()),
         }
@@ -411,6 +422,9 @@ impl fmt::Display for PlanReport {
                 b.bucket,
                 if b.ok { "ok" } else { "FAILED" }
             )?;
+        }
+        if let Some(a) = &self.schema {
+            write!(f, "{a}")?;
         }
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;

@@ -109,3 +109,38 @@ async fn status_shows_the_run_and_its_stages() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_second_concurrent_run_is_refused_with_exit_4() {
+    let src = support::source_db("cli_busy_src");
+    let tgt = support::target_db("cli_busy_tgt");
+    let ep = supamigrate::pg::ConnInfo::parse("t", &tgt.url)
+        .unwrap()
+        .complete("t", &Default::default(), None)
+        .unwrap();
+    let holder = Ledger::open(&ep, "postgres@src:5432/postgres")
+        .await
+        .unwrap();
+
+    let out = support::cmd()
+        .args(["data", "--source-url", &src.url, "--target-url", &tgt.url])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("another supamigrate run"), "{stderr}");
+    // Nothing was copied while refused.
+    let chunks = support::psql(&tgt.url, "SELECT count(*) FROM supamigrate.chunks");
+    assert_eq!(chunks, "0");
+    drop(holder);
+}

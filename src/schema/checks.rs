@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use pg_query::protobuf::{node::Node as N, CreateExtensionStmt, Node, ObjectType};
 use serde::Serialize;
 
-use super::classify::{defelem, strings, Class, ObjRef};
+use super::classify::{Class, ObjRef};
+use super::names::{defelem, strings};
 use super::parse::Item;
 use super::rewrite::{Facts, Options};
 use super::rules::{glob, ExtensionAction, SchemaRules, Snippet, StatementAction, StatementRule};
@@ -37,7 +38,7 @@ pub enum ExtDecision {
         rule: String,
         reason: String,
         schemas: Vec<String>,
-        functions: Vec<String>,
+        members: Vec<String>,
         fix: Option<String>,
     },
     Blocker {
@@ -75,7 +76,7 @@ pub fn extension_decision(name: &str, rules: &SchemaRules, opts: &Options) -> Ex
             rule: r.id.clone(),
             reason: r.reason.clone(),
             schemas: r.schemas.clone(),
-            functions: r.functions.clone(),
+            members: r.members.clone(),
             fix: r.fix.clone(),
         },
         Some(r) if r.action == ExtensionAction::Blocker => ExtDecision::Blocker {
@@ -176,6 +177,9 @@ pub fn implicit_drop(
         }
     }
     if !class.defines {
+        if let Some(why) = dropped_extension_member(target, facts) {
+            return Some(why);
+        }
         if let Some(rule) = dropped.get(target) {
             return Some((
                 "engine.depends-on-dropped".into(),
@@ -184,6 +188,24 @@ pub fn implicit_drop(
         }
     }
     None
+}
+
+/// Grants, comments and owners of objects a dropped extension brings.
+fn dropped_extension_member(target: &ObjRef, facts: &Facts) -> Option<(String, String)> {
+    facts.extensions.values().find_map(|(schema, d)| match d {
+        ExtDecision::Drop {
+            rule,
+            reason,
+            members,
+            ..
+        } if schema.is_some() && *schema == target.schema && members.contains(&target.name) => {
+            Some((
+                rule.clone(),
+                format!("{} belongs to a dropped extension: {reason}", target),
+            ))
+        }
+        _ => None,
+    })
 }
 
 /// Blockers in the statement's own content, raised even if it is dropped.
@@ -242,13 +264,10 @@ pub fn reference_blockers(
         }
         for (ext, (schema, d)) in &facts.extensions {
             if let ExtDecision::Drop {
-                rule,
-                functions,
-                fix,
-                ..
+                rule, members, fix, ..
             } = d
             {
-                if schema.as_deref() == Some(r.schema.as_str()) && functions.contains(&r.name) {
+                if schema.as_deref() == Some(r.schema.as_str()) && members.contains(&r.name) {
                     out.push(Blocker {
                         rule: rule.clone(),
                         line: item.line,

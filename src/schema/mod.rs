@@ -5,18 +5,29 @@
 //! The pure core works on text: `parse` splits a dump with PostgreSQL's own
 //! grammar, `classify` says what each statement is, `rules` holds the mapping
 //! sections, `rewrite` applies them (with `roles`, `checks`, `scan`,
-//! `prelude`). The `schema` stage around it is in `stage`.
+//! `prelude`). The `schema` stage around it is in `stage` (with `export`
+//! for pg_dump and `undo` for the undo journal); `post_data` is the ledger
+//! API through which `finalize` applies indexes, constraints, triggers and
+//! policies; `offline` is the `rewrite` command.
 
+pub mod assess;
 pub mod checks;
 pub mod classify;
+pub mod export;
+pub mod names;
 pub mod offline;
 pub mod parse;
+pub mod post_data;
 pub mod prelude;
 pub mod rewrite;
 pub mod roles;
 pub mod rules;
 pub mod scan;
+pub mod stage;
+pub mod undo;
 
+pub use assess::{assessment, Assessment};
 pub use checks::Blocker;
+pub use post_data::{post_data_steps, PostDataStep};
 pub use rewrite::{rewrite, Change, Options, Rewritten};
 pub use roles::TargetRole;

@@ -39,34 +39,44 @@ pub fn roles_to_create(rules: &SchemaRules, used: &BTreeSet<String>) -> Vec<Role
         .collect()
 }
 
-/// Creates the role when missing (roles are cluster-wide and may exist), and
-/// lets the target login role switch to it, as Supabase's postgres can.
+/// Creates the role when missing (roles are cluster-wide: it may exist, or
+/// another session may create it at the same moment), and lets the target
+/// login role switch to it, as Supabase's postgres can.
 pub fn role_sql(role: &RoleToCreate, owner: &TargetRole) -> String {
     let ident = quote_ident(&role.name);
-    let create = if role.bypassrls {
+    let lit = quote_literal(&role.name);
+    let raced = "WHEN duplicate_object OR unique_violation THEN NULL;";
+    let fallback = if role.bypassrls {
         format!(
-            "BEGIN
-      CREATE ROLE {ident} NOLOGIN BYPASSRLS;
-    EXCEPTION WHEN insufficient_privilege THEN
-      CREATE ROLE {ident} NOLOGIN;
-      RAISE WARNING 'supamigrate: role % created without BYPASSRLS, which only a superuser may grant here', {lit};
-    END;",
-            lit = quote_literal(&role.name)
+            "
+      WHEN insufficient_privilege THEN
+        BEGIN
+          CREATE ROLE {ident} NOLOGIN;
+        EXCEPTION {raced}
+        END;
+        RAISE WARNING 'supamigrate: role % created without BYPASSRLS, which only a superuser may grant here', {lit};"
         )
     } else {
-        format!("CREATE ROLE {ident} NOLOGIN;")
+        String::new()
     };
+    let attrs = if role.bypassrls { " BYPASSRLS" } else { "" };
     format!(
         "DO $supamigrate$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = {lit}) THEN
-    {create}
+    BEGIN
+      CREATE ROLE {ident} NOLOGIN{attrs};
+    EXCEPTION
+      {raced}{fallback}
+    END;
   END IF;
+  BEGIN
+    GRANT {ident} TO {owner};
+  EXCEPTION {raced}
+  END;
 END
 $supamigrate$;
-GRANT {ident} TO {owner};
 ",
-        lit = quote_literal(&role.name),
         owner = owner.sql()
     )
 }

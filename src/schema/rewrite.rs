@@ -54,10 +54,14 @@ pub struct OutStmt {
     pub sql: String,
     /// `Some` for post-data statements (indexes, constraints, ...).
     pub post: Option<PostKind>,
+    /// The statement kind (`classify`), empty for text the rewrite adds.
+    pub kind: &'static str,
     /// What it creates or acts on, for the ledger and reports.
     pub object: Option<ObjRef>,
     pub defines: bool,
     pub object_type: &'static str,
+    /// Index of the dump it came from (0 for the prelude and the first).
+    pub dump: usize,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -95,7 +99,8 @@ pub fn rewrite(dumps: &[&Dump], rules: &SchemaRules, opts: &Options) -> Result<R
     let mut body: Vec<(Option<String>, OutStmt)> = Vec::new();
     let mut copy_kept = true;
 
-    for dump in dumps {
+    for (dump_index, dump) in dumps.iter().enumerate() {
+        let first = body.len();
         for item in &dump.items {
             let decided = decide(item, dump.version, rules, &facts, &dropped, opts, &mut out)?;
             let Decided {
@@ -152,10 +157,15 @@ pub fn rewrite(dumps: &[&Dump], rules: &SchemaRules, opts: &Options) -> Result<R
                     object: class.target.clone(),
                     defines: class.defines,
                     object_type: class.object_type,
+                    kind: class.kind,
+                    dump: dump_index,
                 },
             ));
         }
         body.push((None, plain(dump.tail.clone(), None)));
+        for (_, stmt) in &mut body[first..] {
+            stmt.dump = dump_index;
+        }
     }
 
     assemble(rules, opts, &facts, &refs, &used_roles, body, &mut out);
@@ -169,6 +179,8 @@ fn plain(sql: String, post: Option<PostKind>) -> OutStmt {
         object: None,
         defines: false,
         object_type: "",
+        kind: "",
+        dump: 0,
     }
 }
 

@@ -152,9 +152,10 @@ pub struct ExtensionRule {
     /// Schemas the extension creates; dropped with it.
     #[serde(default)]
     pub schemas: Vec<String>,
-    /// Member functions whose callers are blockers when it is dropped.
+    /// Member objects (functions, views): grants on them go with the
+    /// extension, and kept statements that call them are blockers.
     #[serde(default)]
-    pub functions: Vec<String>,
+    pub members: Vec<String>,
     #[serde(skip)]
     pub file: String,
 }

@@ -1,0 +1,91 @@
+//! Post-data statements in the ledger: what `schema` stores and `finalize`
+//! (or the data stage) applies after the rows are in. Each step is applied
+//! in its own transaction together with its `done` mark, so a crash leaves
+//! a step fully applied and marked, or neither.
+//!
+//! Touches: target ledger tables `post_data` (and the objects the steps
+//! create, when applied).
+
+use serde::Serialize;
+use tokio_postgres::{Client, GenericClient};
+
+use crate::error::{Error, Result};
+use crate::ledger::{db_message, Ledger};
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PostDataStep {
+    pub id: i64,
+    /// Dump order: steps of one kind must run in this order.
+    pub ordinal: i32,
+    /// `index`, `constraint`, `foreign_key`, `trigger`, `policy` or `other`.
+    pub kind: String,
+    pub object: Option<String>,
+    pub sql: String,
+    pub done: bool,
+}
+
+/// Every post-data step of the ledger's run, in dump order.
+pub async fn post_data_steps(ledger: &Ledger) -> Result<Vec<PostDataStep>> {
+    steps(ledger.client(), ledger.run_id()).await
+}
+
+pub async fn steps(client: &Client, run_id: &str) -> Result<Vec<PostDataStep>> {
+    let rows = client
+        .query(
+            "SELECT id, ordinal, kind, object, sql, state = 'done'
+             FROM supamigrate.post_data WHERE run_id = $1 ORDER BY ordinal",
+            &[&run_id],
+        )
+        .await
+        .map_err(|e| {
+            Error::failure(format!(
+                "ledger: reading post-data steps: {}",
+                db_message(&e)
+            ))
+        })?;
+    Ok(rows
+        .iter()
+        .map(|r| PostDataStep {
+            id: r.get(0),
+            ordinal: r.get(1),
+            kind: r.get(2),
+            object: r.get(3),
+            sql: r.get(4),
+            done: r.get(5),
+        })
+        .collect())
+}
+
+/// Marks a step done; call inside the transaction that applied it.
+pub async fn mark_done(client: &impl GenericClient, id: i64) -> Result<()> {
+    client
+        .execute(
+            "UPDATE supamigrate.post_data SET state = 'done', applied_at = clock_timestamp() WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .map_err(|e| Error::failure(format!("ledger: marking post-data step {id}: {}", db_message(&e))))?;
+    Ok(())
+}
+
+/// Applies every pending step in dump order on `client` (a target
+/// connection), each with its mark in one transaction. Returns how many ran.
+pub async fn apply_pending(client: &mut Client, run_id: &str) -> Result<usize> {
+    let mut applied = 0;
+    for step in steps(client, run_id).await?.into_iter().filter(|s| !s.done) {
+        let fail = |e: tokio_postgres::Error| {
+            Error::failure(format!(
+                "post-data {} {}: {}",
+                step.kind,
+                step.object.as_deref().unwrap_or("statement"),
+                db_message(&e)
+            ))
+        };
+        let tx = client.transaction().await.map_err(fail)?;
+        tx.batch_execute(&step.sql).await.map_err(fail)?;
+        mark_done(&tx, step.id).await?;
+        tx.commit().await.map_err(fail)?;
+        applied += 1;
+    }
+    Ok(applied)
+}

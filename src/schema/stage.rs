@@ -1,0 +1,409 @@
+//! `schema`: dumps the source schema (pg_dump, pre-data and post-data),
+//! rewrites it for the target, applies the pre-data part on the target in
+//! one transaction (all or nothing) and stores the post-data part in the
+//! ledger for `finalize`. Everything it creates goes into the undo journal
+//! in that same transaction.
+//!
+//! Touches: source (read only); target: the migrated schema objects, roles,
+//! and ledger tables stage_states, post_data, schema_changes, undo_journal.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+use tokio_postgres::{Client, Transaction};
+
+use super::classify::PostKind;
+use super::export;
+use super::parse::parse_dump;
+use super::rewrite::{rewrite, Options, OutStmt, Rewritten};
+use super::roles::TargetRole;
+use super::rules::SchemaRules;
+use super::undo;
+use super::Blocker;
+use crate::error::{Error, Result};
+use crate::ledger::{db_message, Ledger, Stage, StageState};
+use crate::pg::{self, Endpoint, Side};
+use crate::settings::Settings;
+
+#[derive(Debug, Clone, Default)]
+pub struct SchemaArgs {
+    pub pg_dump: Option<PathBuf>,
+    pub allow_existing: bool,
+    /// A snapshot exported by the data stage, so schema and rows match.
+    pub snapshot: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SchemaReport {
+    pub run: String,
+    pub already_done: bool,
+    pub applied_statements: usize,
+    pub post_data: BTreeMap<String, usize>,
+    pub changes: usize,
+    pub rules_fired: BTreeMap<String, usize>,
+    pub roles_created: Vec<String>,
+    pub warnings: Vec<String>,
+    pub blockers: Vec<Blocker>,
+}
+
+pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport> {
+    let source = settings.source()?;
+    crate::plan::refuse_transaction_pooler(source)?;
+    let target = crate::aws::secrets::target_endpoint(settings).await?;
+    let mappings = crate::mapping::load(&settings.mapping_files)?;
+
+    let tgt = pg::connect(Side::Target, &target).await?;
+    if let Some(run) = done_run(&tgt).await? {
+        return Ok(SchemaReport {
+            run,
+            already_done: true,
+            applied_statements: 0,
+            post_data: BTreeMap::new(),
+            changes: 0,
+            rules_fired: BTreeMap::new(),
+            roles_created: Vec::new(),
+            warnings: Vec::new(),
+            blockers: Vec::new(),
+        });
+    }
+    if !args.allow_existing {
+        refuse_non_empty(&tgt, &target).await?;
+    }
+    let result = assess(source, &tgt, &target, &mappings.schema, args).await?;
+    let open: Vec<&Blocker> = result.open_blockers().collect();
+    if let Some(first) = open.first() {
+        return Err(Error::config(format!(
+            "{} blocker(s) in the source schema; nothing applied: {}",
+            open.len(),
+            open.iter()
+                .map(|b| b.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+        .with_fix(first.fix.clone()));
+    }
+
+    let mut ledger = Ledger::open(&target, &source.to_string()).await?;
+    ledger
+        .set_stage(Stage::Schema, StageState::Running, serde_json::json!({}))
+        .await?;
+    let applied = match apply(&target, ledger.run_id(), &result).await {
+        Ok(n) => n,
+        Err(e) => {
+            let detail = serde_json::json!({ "error": e.to_string() });
+            ledger
+                .set_stage(Stage::Schema, StageState::Failed, detail)
+                .await?;
+            return Err(e);
+        }
+    };
+    let warnings = bypassrls_warnings(&tgt, &mappings.schema, &result).await?;
+    let post_data = post_counts(&result);
+    ledger
+        .set_stage(
+            Stage::Schema,
+            StageState::Done,
+            serde_json::json!({ "applied": applied, "post_data": post_data, "changes": result.changes.len() }),
+        )
+        .await?;
+    tracing::info!(run = %ledger.run_id(), applied, "schema applied");
+    Ok(SchemaReport {
+        run: ledger.run_id().to_string(),
+        already_done: false,
+        applied_statements: applied,
+        post_data,
+        changes: result.changes.len(),
+        rules_fired: result.rules_fired.clone(),
+        roles_created: result.roles_created.clone(),
+        warnings,
+        blockers: result.blockers.clone(),
+    })
+}
+
+/// Dumps the source schema and rewrites it for the target, asking the
+/// target which extensions it has and who we are there. Writes nothing:
+/// `plan` uses it for its schema assessment.
+pub async fn assess(
+    source: &Endpoint,
+    tgt: &Client,
+    target: &Endpoint,
+    rules: &SchemaRules,
+    args: &SchemaArgs,
+) -> Result<Rewritten> {
+    let src = pg::connect(Side::Source, source).await?;
+    let version: i32 = src
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .map_err(|e| Error::failure(format!("source {source}: {}", db_message(&e))))?
+        .get(0);
+    let pg_dump = export::find_pg_dump(args.pg_dump.as_deref(), (version / 10000) as u32).await?;
+    let (available, role) = target_facts(tgt, target).await?;
+    let snapshot = args.snapshot.as_deref();
+    let pre = export::dump_section(&pg_dump, source, "pre-data", snapshot).await?;
+    let post = export::dump_section(&pg_dump, source, "post-data", snapshot).await?;
+    let pre = parse_dump("pg_dump pre-data", &pre)?;
+    let post = parse_dump("pg_dump post-data", &post)?;
+    let opts = Options {
+        target_role: TargetRole::Named(role),
+        available_extensions: Some(available),
+    };
+    let mut result = rewrite(&[&pre, &post], rules, &opts)?;
+    name_extension_users(&src, source, &mut result).await?;
+    Ok(result)
+}
+
+/// For each blocked extension, names the source objects that use it
+/// (columns of its types, indexes with its operator classes, defaults and
+/// views calling its functions), from the source's dependency catalog.
+async fn name_extension_users(
+    src: &Client,
+    source: &Endpoint,
+    result: &mut Rewritten,
+) -> Result<()> {
+    const USERS: &str = "
+        WITH members AS (
+          SELECT d.classid, d.objid FROM pg_catalog.pg_depend d
+            JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+           WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e' AND e.extname = $1)
+        SELECT DISTINCT o.type || ' ' || o.identity
+          FROM pg_catalog.pg_depend d JOIN members m ON m.classid = d.refclassid AND m.objid = d.refobjid
+          -- a view's query is a rewrite rule: name the view instead
+          LEFT JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.oid = d.objid
+          CROSS JOIN LATERAL pg_catalog.pg_identify_object(
+                CASE WHEN r.oid IS NULL THEN d.classid ELSE 'pg_catalog.pg_class'::regclass END,
+                coalesce(r.ev_class, d.objid), CASE WHEN r.oid IS NULL THEN d.objsubid ELSE 0 END) o
+         WHERE d.deptype IN ('n', 'a')
+           AND NOT EXISTS (SELECT 1 FROM members x WHERE x.classid = d.classid AND x.objid = d.objid)
+         ORDER BY 1 LIMIT 20";
+    for b in result.blockers.iter_mut().filter(|b| !b.resolved) {
+        let Some(ext) = b
+            .object
+            .as_deref()
+            .and_then(|o| o.strip_prefix("extension "))
+        else {
+            continue;
+        };
+        let users: Vec<String> = src
+            .query(USERS, &[&ext])
+            .await
+            .map_err(|e| Error::failure(format!("source {source}: {}", db_message(&e))))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !users.is_empty() {
+            b.message = format!("{}; used by {}", b.message, users.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// Pre-data: the prelude and everything pg_dump put in its pre-data part.
+fn is_pre(s: &OutStmt) -> bool {
+    s.dump == 0
+}
+
+/// Post-data steps: real statements of the post-data part; the session
+/// settings pg_dump opens it with are the applier's business.
+fn is_post_step(s: &OutStmt) -> bool {
+    s.dump == 1 && !s.kind.is_empty() && !matches!(s.kind, "set" | "set_config" | "select")
+}
+
+fn post_counts(result: &Rewritten) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for s in result.statements.iter().filter(|s| is_post_step(s)) {
+        *counts
+            .entry(s.post.unwrap_or(PostKind::Other).as_str().to_string())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+async fn apply(target: &Endpoint, run_id: &str, result: &Rewritten) -> Result<usize> {
+    let mut client = pg::connect(Side::Target, target).await?;
+    let fail = |doing: &str, e: &tokio_postgres::Error| {
+        Error::failure(format!("target {target}: {doing}: {}", db_message(e)))
+    };
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| fail("starting the schema transaction", &e))?;
+    let before = undo::inventory(&tx).await?;
+    let mut applied = 0;
+    for stmt in result.statements.iter().filter(|s| is_pre(s)) {
+        if stmt.kind.is_empty() && stmt.sql.trim().is_empty() {
+            continue;
+        }
+        tx.batch_execute(&stmt.sql).await.map_err(|e| {
+            let what = stmt
+                .object
+                .as_ref()
+                .map_or_else(|| first_sql_line(&stmt.sql), |o| o.to_string());
+            Error::failure(format!(
+                "target {target}: applying {what}: {}; nothing was applied",
+                db_message(&e)
+            ))
+            .with_fix("add a mapping rule for this statement (see the README) and run schema again")
+        })?;
+        applied += 1;
+    }
+    let after = undo::inventory(&tx).await?;
+    record(&tx, run_id, result, &undo::created(&before, &after))
+        .await
+        .map_err(|e| fail("recording the schema stage", &e))?;
+    tx.commit()
+        .await
+        .map_err(|e| fail("committing the schema", &e))?;
+    Ok(applied)
+}
+
+fn first_sql_line(sql: &str) -> String {
+    sql.lines()
+        .find(|l| !l.trim().is_empty() && !l.starts_with("--"))
+        .unwrap_or("a statement")
+        .chars()
+        .take(120)
+        .collect()
+}
+
+async fn record(
+    tx: &Transaction<'_>,
+    run_id: &str,
+    result: &Rewritten,
+    undo: &[(String, String)],
+) -> Result<(), tokio_postgres::Error> {
+    tx.batch_execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
+        .await?;
+    for (object, sql) in undo {
+        tx.execute(
+            "INSERT INTO supamigrate.undo_journal (run_id, stage, kind, object, undo)
+             VALUES ($1, 'schema', 'target_sql', $2, $3)",
+            &[&run_id, object, sql],
+        )
+        .await?;
+    }
+    let steps = result.statements.iter().filter(|s| is_post_step(s));
+    for (ordinal, s) in steps.enumerate() {
+        let kind = s.post.unwrap_or(PostKind::Other).as_str();
+        let object = s.object.as_ref().map(ToString::to_string);
+        tx.execute(
+            "INSERT INTO supamigrate.post_data (run_id, ordinal, kind, object, sql) VALUES ($1, $2, $3, $4, $5)",
+            &[&run_id, &(ordinal as i32), &kind, &object, &s.sql],
+        )
+        .await?;
+    }
+    for c in &result.changes {
+        tx.execute(
+            "INSERT INTO supamigrate.schema_changes (run_id, rule, reason, action, object, original, new)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&run_id, &c.rule, &c.reason, &c.action, &c.object, &c.original, &c.new],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The active run whose schema stage is done, if there is one.
+async fn done_run(client: &Client) -> Result<Option<String>> {
+    let q = |e: tokio_postgres::Error| Error::failure(format!("ledger: {}", db_message(&e)));
+    let has_ledger: bool = client
+        .query_one(
+            "SELECT to_regclass('supamigrate.stage_states') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(q)?
+        .get(0);
+    if !has_ledger {
+        return Ok(None);
+    }
+    Ok(client
+        .query_opt(
+            "SELECT r.id FROM supamigrate.runs r JOIN supamigrate.stage_states s ON s.run_id = r.id
+             WHERE r.state = 'active' AND s.stage = 'schema' AND s.is_current AND s.state = 'done'",
+            &[],
+        )
+        .await
+        .map_err(q)?
+        .map(|r| r.get(0)))
+}
+
+/// A target that already holds user objects would mix with ours.
+async fn refuse_non_empty(client: &Client, target: &Endpoint) -> Result<()> {
+    let found = undo::user_objects(client).await.map_err(|e| {
+        Error::failure(format!(
+            "target {target}: reading the catalog: {}",
+            db_message(&e)
+        ))
+    })?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(Error::refused(format!(
+        "target {target} already holds user objects ({}{})",
+        found.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+        if found.len() > 5 { ", ..." } else { "" }
+    ))
+    .with_fix("migrate into an empty database, or pass --allow-existing to add to it"))
+}
+
+/// Extensions we can create there: Aurora's own allowlist where it has one
+/// (`rds.extensions`), everything for a superuser, else the trusted ones;
+/// plus those already installed (`IF NOT EXISTS` makes them no-ops).
+const CREATABLE_EXTENSIONS: &str = "
+    SELECT a.name FROM pg_catalog.pg_available_extensions a
+     WHERE a.installed_version IS NOT NULL
+        OR CASE
+             WHEN current_setting('rds.extensions', true) IS NOT NULL
+               THEN a.name = ANY (string_to_array(replace(current_setting('rds.extensions', true), ' ', ''), ','))
+             WHEN (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN true
+             ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_available_extension_versions v
+                           WHERE v.name = a.name AND v.version = a.default_version AND v.trusted)
+           END";
+
+async fn target_facts(client: &Client, target: &Endpoint) -> Result<(Vec<String>, String)> {
+    let q =
+        |e: tokio_postgres::Error| Error::failure(format!("target {target}: {}", db_message(&e)));
+    let available = client
+        .query(CREATABLE_EXTENSIONS, &[])
+        .await
+        .map_err(q)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let role: String = client
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .map_err(q)?
+        .get(0);
+    Ok((available, role))
+}
+
+async fn bypassrls_warnings(
+    client: &Client,
+    rules: &SchemaRules,
+    result: &Rewritten,
+) -> Result<Vec<String>> {
+    let wanted: BTreeSet<&String> = result
+        .roles_created
+        .iter()
+        .filter(|r| rules.role_rule(r).is_some_and(|rule| rule.bypassrls))
+        .collect();
+    let mut out = Vec::new();
+    for role in wanted {
+        let has: Option<bool> = client
+            .query_opt(
+                "SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = $1",
+                &[role],
+            )
+            .await
+            .map_err(|e| Error::failure(format!("target: {}", db_message(&e))))?
+            .map(|r| r.get(0));
+        if has == Some(false) {
+            out.push(format!(
+                "role {role} has no BYPASSRLS on the target (only a superuser may grant it): server code that relied on it must connect as the table owner or get policies"
+            ));
+        }
+    }
+    Ok(out)
+}
