@@ -13,6 +13,7 @@
 //! so a rerun skips exactly the steps that finished.
 
 pub mod catalog;
+pub mod from_schema;
 mod steps;
 
 use std::collections::{HashSet, VecDeque};

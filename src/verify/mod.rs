@@ -12,6 +12,7 @@
 
 mod canonical;
 mod catalog;
+mod changes;
 mod html;
 mod inventory;
 mod ranges;
@@ -68,6 +69,7 @@ pub async fn run(settings: &Settings, opts: &Options) -> Result<Outcome> {
     }
     let target = crate::aws::secrets::target_endpoint(settings).await?;
     let mut ledger = Ledger::open(&target, &source.to_string()).await?;
+    rules.extend(changes::from_ledger(ledger.client(), ledger.run_id()).await?);
     ledger
         .set_stage(Stage::Verify, StageState::Running, serde_json::json!({}))
         .await?;
