@@ -379,9 +379,9 @@ fn order_jobs(jobs: &mut [Job]) {
     });
 }
 
-/// Bytes still to move: the size of every table with a pending chunk,
-/// scaled by its share of pending chunks is not known here, so whole tables
-/// count; good enough for an ETA that corrects itself as chunks finish.
+/// Bytes still to move, estimated as the on-disk size of every table that
+/// has a pending chunk. On a resumed run this overestimates partly copied
+/// tables; the bar grows or finishes early, which is fine for an ETA.
 fn estimate_bytes(jobs: &[Job]) -> u64 {
     let mut seen = std::collections::HashSet::new();
     jobs.iter()
