@@ -89,7 +89,10 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
         .set_stage(Stage::Data, StageState::Running, serde_json::json!({}))
         .await?;
     let started = Instant::now();
-    let outcome = copy_all(settings, &source, &target, &ledger, mode).await;
+    let mut outcome = copy_all(settings, &source, &target, &ledger, mode).await;
+    if let Ok(Some(s)) = &mut outcome {
+        s.seconds = started.elapsed().as_secs_f64();
+    }
     let (state, detail) = match &outcome {
         Ok(Some(s)) => (
             StageState::Done,
@@ -106,10 +109,7 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     };
     ledger.set_stage(Stage::Data, state, detail).await?;
     match outcome? {
-        Some(mut s) => {
-            s.seconds = started.elapsed().as_secs_f64();
-            Ok(s)
-        }
+        Some(s) => Ok(s),
         None => Err(Error::failure(
             "data: interrupted; chunks in flight were rolled back, finished chunks are kept",
         )
@@ -379,9 +379,9 @@ fn order_jobs(jobs: &mut [Job]) {
     });
 }
 
-/// Bytes still to move: the size of every table with a pending chunk,
-/// scaled by its share of pending chunks is not known here, so whole tables
-/// count; good enough for an ETA that corrects itself as chunks finish.
+/// Bytes still to move, estimated as the on-disk size of every table that
+/// has a pending chunk. On a resumed run this overestimates partly copied
+/// tables; the bar grows or finishes early, which is fine for an ETA.
 fn estimate_bytes(jobs: &[Job]) -> u64 {
     let mut seen = std::collections::HashSet::new();
     jobs.iter()

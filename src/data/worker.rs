@@ -127,7 +127,7 @@ async fn copy_with_retries(shared: &Shared, job: &Job) -> Result<()> {
 
 /// 0.5 s, 1 s, 2 s, ... capped at 10 s.
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(5).saturating_sub(1)))
+    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(6).saturating_sub(1)))
         .min(Duration::from_secs(10))
 }
 

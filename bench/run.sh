@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Benchmark: supamigrate against a raw parallel binary COPY pipe, pg_dump/
+# pg_restore and pgcopydb, on the same generated data in one throwaway
+# PostgreSQL 15 cluster on 127.0.0.1. Not a test: it prints times, ratios to
+# the raw pipe and supamigrate's peak RSS.
+#
+#   bench/run.sh [SCALE_GB] [JOBS]     (default 2 GB, 2 jobs)
+#
+# Needs: PostgreSQL 15 server binaries, psql/pg_dump/pg_restore, GNU time,
+# a built supamigrate (cargo build --release), optionally pgcopydb (installed
+# from Debian if missing and if that pulls no PostgreSQL server package).
+set -euo pipefail
+
+SCALE=${1:-2}
+JOBS=${2:-2}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-$HERE/target}/release/supamigrate}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PORT=${BENCH_PORT:-55499}
+WORK=$(mktemp -d /tmp/supamigrate-bench.XXXXXX)
+chmod 755 "$WORK"
+URL="postgres://postgres@127.0.0.1:$PORT"
+
+[ -x "$BIN" ] || { echo "build first: cargo build --release (looked for $BIN)" >&2; exit 2; }
+
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+cleanup() {
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v pgcopydb >/dev/null && [ "$(id -u)" = 0 ]; then
+  # pgcopydb must not bring a server package along: it could upgrade the
+  # server under running clusters.
+  if ! apt-get install -s pgcopydb 2>/dev/null | grep -q '^Inst postgresql-[0-9]'; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y pgcopydb >/dev/null 2>&1 || true
+  fi
+fi
+
+[ "$(id -u)" = 0 ] && chown postgres "$WORK"
+as_pg "$PGBIN/initdb" -D "$WORK/data" -U postgres --auth=trust >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/log" -w start -o \
+  "-p $PORT -k $WORK -c listen_addresses=127.0.0.1 -c shared_buffers=1GB -c max_wal_size=8GB \
+   -c checkpoint_timeout=30min -c maintenance_work_mem=256MB -c max_connections=100" >/dev/null
+
+q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -At -d "$1" -c "$2"; }
+
+echo "== generating ~${SCALE} GB"
+q "$URL/postgres" "CREATE DATABASE src"
+PROFILES=$(python3 -c "print(int($SCALE * 500000))")
+EVENTS=$(python3 -c "print(int($SCALE * 1750000))")
+t0=$(date +%s.%N)
+psql -X -q -v ON_ERROR_STOP=1 -d "$URL/src" <<SQL
+CREATE TYPE mood AS ENUM ('happy', 'ok', 'sad', 'très "heureux"');
+CREATE TABLE profiles (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  email text NOT NULL, display_name text, bio text, settings jsonb, tags text[],
+  mood mood, balance numeric(14, 2), created_at timestamptz NOT NULL, updated_at timestamptz);
+CREATE TABLE events (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  profile_id uuid NOT NULL, kind text NOT NULL, payload jsonb NOT NULL, created_at timestamptz NOT NULL);
+INSERT INTO profiles (email, display_name, bio, settings, tags, mood, balance, created_at, updated_at)
+SELECT 'user' || g || '@example.com', 'User ' || g, repeat('bio ' || md5(g::text) || ' ', 8),
+       jsonb_build_object('theme', CASE WHEN g % 2 = 0 THEN 'dark' ELSE 'light' END, 'lang', 'de',
+                          'flags', jsonb_build_array(g % 3, g % 5, g % 7), 'n', g),
+       ARRAY['tag' || g % 10, 'tag' || g % 17, 'städte'], (ARRAY['happy','ok','sad','très "heureux"'])[1 + g % 4]::mood,
+       (g % 100000) / 7.0, now() - make_interval(secs => g), CASE WHEN g % 3 = 0 THEN NULL ELSE now() END
+FROM generate_series(1, $PROFILES) g;
+CREATE TEMP TABLE ids AS SELECT row_number() OVER () AS n, id FROM profiles;
+CREATE INDEX ON ids (n);
+INSERT INTO events (profile_id, kind, payload, created_at)
+SELECT i.id, (ARRAY['view','click','buy','share'])[1 + g % 4],
+       jsonb_build_object('path', '/p/' || g % 1000, 'ua', 'Mozilla/5.0 (X11; Linux x86_64) bench',
+                          'ref', md5(g::text), 'items', jsonb_build_array(g % 11, g % 13, g % 17),
+                          'note', repeat('e', 120), 'n', g),
+       now() - make_interval(secs => g)
+FROM generate_series(1, $EVENTS) g JOIN ids i ON i.n = 1 + g % $PROFILES;
+CREATE UNIQUE INDEX profiles_email ON profiles (email);
+CREATE INDEX events_profile ON events (profile_id);
+CREATE INDEX events_created ON events (created_at);
+ALTER TABLE events ADD CONSTRAINT events_profile_fk FOREIGN KEY (profile_id) REFERENCES profiles (id);
+VACUUM ANALYZE;
+SQL
+SIZE=$(q "$URL/src" "SELECT pg_size_pretty(sum(pg_table_size(oid))) FROM pg_class WHERE relname IN ('profiles','events')")
+echo "   generated $SIZE of table data in $(python3 -c "print(round($(date +%s.%N) - $t0))")s"
+pg_dump -d "$URL/src" --schema-only --section=pre-data -f "$WORK/pre.sql"
+
+secs() { python3 -c "print(f'{$2 - $1:.1f}')"; }
+fresh() { q "$URL/postgres" "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; q "$URL/postgres" "CREATE DATABASE $1"; }
+
+declare -A T
+
+echo "== raw parallel binary COPY pipe (psql | psql), $JOBS pipes per table"
+fresh raw
+psql -X -q -d "$URL/raw" -f "$WORK/pre.sql" >/dev/null
+t0=$(date +%s.%N)
+for table in events profiles; do
+  blocks=$(q "$URL/src" "SELECT pg_relation_size('$table') / 8192 + 1")
+  step=$(( (blocks + JOBS - 1) / JOBS ))
+  for ((j = 0; j < JOBS; j++)); do
+    lo=$((j * step)); hi=$(((j + 1) * step))
+    # One snapshot is not shared here: the raw pipe is the speed bound only.
+    ( psql -X -q -d "$URL/src" -c "COPY (SELECT * FROM $table WHERE ctid >= '($lo,0)'::tid AND ctid < '($hi,0)'::tid) TO STDOUT (FORMAT binary)" \
+      | psql -X -q -d "$URL/raw" -c "COPY $table FROM STDIN (FORMAT binary)" ) &
+  done
+  wait
+done
+t1=$(date +%s.%N); T[raw]=$(secs "$t0" "$t1")
+
+echo "== supamigrate data + finalize (pre-data applied with psql as the schema stand-in)"
+fresh sm
+t0=$(date +%s.%N)
+psql -X -q -d "$URL/sm" -f "$WORK/pre.sql" >/dev/null
+t1=$(date +%s.%N)
+/usr/bin/time -f '%M' -o "$WORK/rss_data" "$BIN" -q data --source-url "$URL/src?sslmode=disable" --target-url "$URL/sm?sslmode=disable" --jobs "$JOBS"
+t2=$(date +%s.%N)
+/usr/bin/time -f '%M' -o "$WORK/rss_fin" "$BIN" -q finalize --source-url "$URL/src?sslmode=disable" --target-url "$URL/sm?sslmode=disable" --jobs "$JOBS"
+t3=$(date +%s.%N)
+T[sm_data]=$(secs "$t1" "$t2"); T[sm_all]=$(secs "$t0" "$t3")
+RSS=$(( $(sort -n "$WORK/rss_data" "$WORK/rss_fin" | tail -1) / 1024 ))
+
+echo "== pg_dump -Fd -j$JOBS + pg_restore -j$JOBS"
+fresh dump
+t0=$(date +%s.%N)
+pg_dump -d "$URL/src" -Fd -j "$JOBS" -f "$WORK/dump"
+pg_restore -d "$URL/dump" -j "$JOBS" "$WORK/dump"
+t1=$(date +%s.%N); T[dump]=$(secs "$t0" "$t1")
+rm -rf "$WORK/dump"
+
+if command -v pgcopydb >/dev/null; then
+  echo "== pgcopydb clone --split-tables-larger-than 64MB"
+  fresh pgc
+  t0=$(date +%s.%N)
+  pgcopydb clone --source "$URL/src" --target "$URL/pgc" --table-jobs "$JOBS" --index-jobs "$JOBS" \
+    --split-tables-larger-than 64MB --dir "$WORK/pgcopydb" >"$WORK/pgcopydb.log" 2>&1 \
+    || { echo "pgcopydb failed, see its log:"; tail -5 "$WORK/pgcopydb.log"; }
+  t1=$(date +%s.%N); T[pgc]=$(secs "$t0" "$t1")
+fi
+
+ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
+echo
+echo "results at ~${SCALE} GB ($SIZE), $JOBS jobs:"
+printf '  %-44s %8ss  %s\n' "raw binary COPY pipe (data only)" "${T[raw]}" "1.00x"
+printf '  %-44s %8ss  %s\n' "supamigrate data (data only)" "${T[sm_data]}" "$(ratio "${T[sm_data]}" "${T[raw]}")"
+printf '  %-44s %8ss  %s\n' "supamigrate pre-data + data + finalize" "${T[sm_all]}" "$(ratio "${T[sm_all]}" "${T[raw]}")"
+printf '  %-44s %8ss  %s\n' "pg_dump -Fd + pg_restore" "${T[dump]}" "$(ratio "${T[dump]}" "${T[raw]}")"
+if [ -n "${T[pgc]:-}" ]; then
+  printf '  %-44s %8ss  %s\n' "pgcopydb clone" "${T[pgc]}" "$(ratio "${T[pgc]}" "${T[raw]}")"
+  echo "  supamigrate full / pgcopydb: $(ratio "${T[sm_all]}" "${T[pgc]}")"
+fi
+echo "  supamigrate peak RSS: ${RSS} MiB"
