@@ -21,6 +21,15 @@ fn fixture(name: &str) -> PathBuf {
 /// non-superuser target role, rows copied with pg_dump | psql, then
 /// post-data. Returns (source url, target url).
 fn migrated(name: &str) -> (String, String) {
+    let (src, tgt) = fixture_pair(name);
+    copy_rows(&src, &tgt);
+    support::psql_file(&tgt, &fixture("30_post.sql"));
+    different_session_settings(name, &src, &tgt);
+    (src, tgt)
+}
+
+/// The seeded source and a target with only the pre-data schema.
+fn fixture_pair(name: &str) -> (String, String) {
     let sc = support::source_cluster();
     sc.superuser_psql(
         "postgres",
@@ -32,12 +41,14 @@ fn migrated(name: &str) -> (String, String) {
     }
     let tgt = support::target_db(name);
     support::psql_file(&tgt.url, &fixture("10_pre.sql"));
-    copy_rows(&src, &tgt.url);
-    support::psql_file(&tgt.url, &fixture("30_post.sql"));
-    // Every session-dependent output setting differs between the servers
-    // and from what verify uses itself.
+    (src, tgt.url)
+}
+
+/// Every session-dependent output setting differs between the servers and
+/// from what verify uses itself.
+fn different_session_settings(name: &str, src: &str, tgt: &str) {
     support::psql(
-        &src,
+        src,
         &format!(
             "ALTER DATABASE \"{name}\" SET TimeZone = 'America/New_York';
              ALTER DATABASE \"{name}\" SET DateStyle = 'SQL, MDY';
@@ -47,7 +58,7 @@ fn migrated(name: &str) -> (String, String) {
         ),
     );
     support::psql(
-        &tgt.url,
+        tgt,
         &format!(
             "ALTER DATABASE \"{name}\" SET TimeZone = 'Asia/Kathmandu';
              ALTER DATABASE \"{name}\" SET DateStyle = 'German, DMY';
@@ -56,9 +67,9 @@ fn migrated(name: &str) -> (String, String) {
              ALTER DATABASE \"{name}\" SET lc_monetary = 'C';"
         ),
     );
-    (src, tgt.url)
 }
 
+/// Rows and sequence values through pg_dump | psql.
 fn copy_rows(src: &str, tgt: &str) {
     let mut dump = Command::new("pg_dump")
         .args(["--data-only", "--no-owner", "--no-privileges", "-d", src])
@@ -516,4 +527,51 @@ fn supabase_shaped_copy_verifies_clean_and_a_changed_auth_user_is_found() {
         users["mismatches"],
         serde_json::json!([{"key": {"id": id}, "kind": "different"}])
     );
+}
+
+#[test]
+fn the_data_stage_output_verifies_clean_on_its_own_chunks() {
+    let name = "verify_after_data";
+    let (src, tgt) = fixture_pair(name);
+    let out = support::cmd()
+        .args(["data", "--source-url", &src, "--target-url", &tgt])
+        .env("SUPAMIGRATE_COPY_CHUNK_BYTES", "1048576")
+        .env("SUPAMIGRATE_COPY_JOBS", "3")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "data: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Sequence values and post-data are finalize's; done by hand here.
+    let setvals = support::psql(
+        &src,
+        "SELECT string_agg(format('SELECT setval(%L, %s);',
+                                  format('%I.%I', schemaname, sequencename), last_value), ' ')
+         FROM pg_sequences WHERE last_value IS NOT NULL",
+    );
+    support::psql(&tgt, &setvals);
+    support::psql_file(&tgt, &fixture("30_post.sql"));
+    different_session_settings(name, &src, &tgt);
+
+    let run = verify(&src, &tgt, &[]);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let chunks: u64 = support::psql(
+        &tgt,
+        "SELECT count(*) FROM supamigrate.chunks
+         WHERE table_name = 'measurements' AND kind = 'key_range'",
+    )
+    .parse()
+    .unwrap();
+    assert!(
+        chunks >= 3,
+        "the data stage cut measurements into {chunks} chunks"
+    );
+    // Contiguous chunks share their bounds: n chunks, n - 1 split points.
+    assert_eq!(table(&run.report, "measurements")["ranges"], chunks);
 }
