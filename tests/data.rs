@@ -295,7 +295,8 @@ fn a_terminated_source_backend_is_retried() {
         let killed = support::psql(
             &src.url,
             "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
-             WHERE datname = current_database() AND query LIKE 'COPY (SELECT%' AND pid <> pg_backend_pid()",
+             WHERE datname = current_database() AND state = 'active'
+               AND query LIKE 'COPY (SELECT%' AND pid <> pg_backend_pid()",
         );
         if killed != "0" {
             break;
