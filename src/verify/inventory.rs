@@ -141,32 +141,8 @@ pub struct Explanation {
 
 impl Explanation {
     fn covers(&self, object: &str) -> bool {
-        glob_match(&self.object, object)
+        crate::schema::rules::glob(&self.object, object)
     }
-}
-
-/// `*`-only glob matching: each literal piece must appear in order, the
-/// first at the start and the last at the end unless a `*` frees them.
-fn glob_match(pattern: &str, text: &str) -> bool {
-    let pieces: Vec<&str> = pattern.split('*').collect();
-    if pieces.len() == 1 {
-        return pattern == text;
-    }
-    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    if !text.ends_with(last) {
-        return false;
-    }
-    for piece in &pieces[1..pieces.len() - 1] {
-        match rest.find(piece) {
-            Some(at) => rest = &rest[at + piece.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 /// Reads a change list: a JSON array of explanations, or an object with
@@ -247,6 +223,7 @@ pub fn compare(source: &Inventory, target: &Inventory, rules: &[Explanation]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::rules::glob;
 
     fn inv(items: &[(&str, &str)]) -> Inventory {
         items
@@ -291,16 +268,16 @@ mod tests {
 
     #[test]
     fn globs_match_anywhere() {
-        assert!(glob_match(
+        assert!(glob(
             "*public.file_metadata*",
             "column public.file_metadata.size"
         ));
-        assert!(glob_match("index public.a_idx", "index public.a_idx"));
-        assert!(glob_match("function auth.*", "function auth.uid()"));
-        assert!(glob_match("*.*_idx", "index public.x_idx"));
-        assert!(!glob_match("*_idx", "index public.x_idx2"));
-        assert!(!glob_match("ab*ba", "aba"));
-        assert!(!glob_match("index public.a_idx", "index public.a_idx2"));
+        assert!(glob("index public.a_idx", "index public.a_idx"));
+        assert!(glob("function auth.*", "function auth.uid()"));
+        assert!(glob("*.*_idx", "index public.x_idx"));
+        assert!(!glob("*_idx", "index public.x_idx2"));
+        assert!(!glob("ab*ba", "aba"));
+        assert!(!glob("index public.a_idx", "index public.a_idx2"));
     }
 
     #[test]
