@@ -178,12 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Finalize => {
             let mode = crate::progress::Mode::detect(cli.json, cli.global.quiet);
-            let target = crate::aws::secrets::target_endpoint(&settings).await?;
-            let steps = match crate::finalize::from_schema::stored_steps(&target).await? {
-                Some(steps) => steps,
-                None => crate::finalize::catalog::post_data_steps(&settings).await?,
-            };
-            let summary = crate::finalize::run(&settings, steps, mode).await?;
+            let summary = crate::finalize::run(&settings, mode).await?;
             if cli.json {
                 println!("{}", serde_json::to_string(&summary)?);
             } else if !cli.global.quiet {

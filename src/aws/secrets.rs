@@ -89,7 +89,7 @@ async fn fetch(secret: &SecretRef) -> Result<Secret> {
                     "give the AWS identity secretsmanager:GetSecretValue on this secret",
                 ),
                 _ => (
-                    describe_sm(&e),
+                    super::describe(&e),
                     "check AWS credentials, region and network access to Secrets Manager",
                 ),
             };
@@ -102,29 +102,4 @@ async fn fetch(secret: &SecretRef) -> Result<Secret> {
         ))
         .with_fix("store the RDS secret JSON as SecretString")
     })
-}
-
-fn describe_sm<E, R>(err: &aws_sdk_secretsmanager::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_secretsmanager::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_sdk_secretsmanager::error::SdkError;
-    match err {
-        SdkError::ServiceError(se) => se
-            .err()
-            .message()
-            .map_or_else(|| se.err().to_string(), str::to_string),
-        SdkError::DispatchFailure(_) => "cannot reach the Secrets Manager endpoint".to_string(),
-        SdkError::TimeoutError(_) => "Secrets Manager timed out".to_string(),
-        _ => {
-            let mut msg = err.to_string();
-            let mut src = std::error::Error::source(err);
-            while let Some(s) = src {
-                msg = format!("{msg}: {s}");
-                src = s.source();
-            }
-            msg
-        }
-    }
 }

@@ -12,8 +12,7 @@ use tokio_postgres::GenericClient;
 use super::{PostDataStep, StepKind};
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
-use crate::pg::{self, quote_ident, quote_qualified, Side};
-use crate::settings::Settings;
+use crate::pg::{self, quote_ident, quote_qualified, Endpoint, Side};
 
 /// User relations, as the data stage copies them.
 const USER_REL: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'supamigrate')
@@ -23,10 +22,11 @@ const USER_REL: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 's
 
 /// The steps for every table on the source that the target has too (tables
 /// the schema stage left out have no rows and get no keys either).
-pub async fn post_data_steps(settings: &Settings) -> Result<Vec<PostDataStep>> {
-    let source = pg::connect(Side::Source, settings.source()?).await?;
-    let target_ep = crate::aws::secrets::target_endpoint(settings).await?;
-    let target = pg::connect(Side::Target, &target_ep).await?;
+pub async fn post_data_steps(
+    source: &Endpoint,
+    target: &tokio_postgres::Client,
+) -> Result<Vec<PostDataStep>> {
+    let source = pg::connect(Side::Source, source).await?;
     let on_target: HashSet<(String, String)> = target
         .query(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -4,46 +4,17 @@
 //! carry the rewrite's changes and pg_dump's deferred statements (such as
 //! the real definition of a view that needs a primary key to exist).
 //!
-//! Touches: target ledger, read only.
+//! Touches: target ledger table `post_data`, read only.
+
+use tokio_postgres::Client;
 
 use super::{PostDataStep, StepKind};
-use crate::error::{Error, Result};
-use crate::ledger::db_message;
-use crate::pg::{self, Endpoint, Side};
+use crate::error::Result;
 
-/// The active run's stored steps, or `None` when the schema stage did not
-/// store any (no ledger yet, or data copied into a schema made elsewhere).
-pub async fn stored_steps(target: &Endpoint) -> Result<Option<Vec<PostDataStep>>> {
-    let client = pg::connect(Side::Target, target).await?;
-    let err = |e: tokio_postgres::Error| {
-        Error::failure(format!(
-            "ledger: reading post-data steps: {}",
-            db_message(&e)
-        ))
-    };
-    let has_table: bool = client
-        .query_one(
-            "SELECT to_regclass('supamigrate.post_data') IS NOT NULL",
-            &[],
-        )
-        .await
-        .map_err(err)?
-        .get(0);
-    if !has_table {
-        return Ok(None);
-    }
-    let Some(run) = client
-        .query_opt(
-            "SELECT id FROM supamigrate.runs WHERE state = 'active'",
-            &[],
-        )
-        .await
-        .map_err(err)?
-    else {
-        return Ok(None);
-    };
-    let run_id: String = run.get(0);
-    let steps = crate::schema::post_data::steps(&client, &run_id).await?;
+/// The run's stored steps, or `None` when the schema stage stored none
+/// (data copied into a schema made elsewhere).
+pub async fn stored_steps(client: &Client, run_id: &str) -> Result<Option<Vec<PostDataStep>>> {
+    let steps = crate::schema::post_data::steps(client, run_id).await?;
     if steps.is_empty() {
         return Ok(None);
     }

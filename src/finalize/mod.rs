@@ -105,13 +105,10 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Runs the post-data steps handed in, then sequences, materialized views
-/// and `ANALYZE`, which it derives itself.
-pub async fn run(
-    settings: &Settings,
-    post_data: Vec<PostDataStep>,
-    mode: progress::Mode,
-) -> Result<Summary> {
+/// Runs the post-data steps the schema stage stored (else those read from
+/// the source catalog), then sequences, materialized views and `ANALYZE`,
+/// which it derives itself.
+pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     let source = settings.source()?.clone();
     let target = crate::aws::secrets::target_endpoint(settings).await?;
     let mut ledger = Ledger::open(&target, &source.to_string()).await?;
@@ -119,7 +116,10 @@ pub async fn run(
         .set_stage(Stage::Finalize, StageState::Running, serde_json::json!({}))
         .await?;
     let started = std::time::Instant::now();
-    let result = run_steps(settings, &source, &target, &ledger, post_data, mode).await;
+    let result = match post_data_steps(&source, &ledger).await {
+        Ok(post_data) => run_steps(settings, &source, &target, &ledger, post_data, mode).await,
+        Err(e) => Err(e),
+    };
     let (state, detail) = match &result {
         Ok((done, skipped)) => (
             StageState::Done,
@@ -139,6 +139,13 @@ pub async fn run(
         steps_skipped: skipped,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+async fn post_data_steps(source: &Endpoint, ledger: &Ledger) -> Result<Vec<PostDataStep>> {
+    match from_schema::stored_steps(ledger.client(), ledger.run_id()).await? {
+        Some(steps) => Ok(steps),
+        None => catalog::post_data_steps(source, ledger.client()).await,
+    }
 }
 
 async fn run_steps(

@@ -18,17 +18,6 @@ pub async fn from_ledger(client: &Client, run_id: &str) -> Result<Vec<Explanatio
             db_message(&e)
         ))
     };
-    let has_table: bool = client
-        .query_one(
-            "SELECT to_regclass('supamigrate.schema_changes') IS NOT NULL",
-            &[],
-        )
-        .await
-        .map_err(err)?
-        .get(0);
-    if !has_table {
-        return Ok(Vec::new());
-    }
     let rows = client
         .query(
             "SELECT rule, reason, action, object FROM supamigrate.schema_changes
