@@ -274,8 +274,7 @@ fn missing_bucket_and_missing_mapping_are_reported() {
     .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        support::set_aws_env();
-        let s3 = s3_client(&moto.endpoint).await;
+        let s3 = support::moto_s3().await;
         s3.create_bucket()
             .bucket("matbakh-files-profile-plan")
             .create_bucket_configuration(
@@ -310,19 +309,4 @@ fn missing_bucket_and_missing_mapping_are_reported() {
             .any(|l| l.contains("bucket `matbakh-files-uploads` does not exist")),
         "{lines:?}"
     );
-}
-
-async fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let settings = supamigrate::settings::S3Settings {
-        endpoint: Some(endpoint.to_string()),
-        region: Some(support::AWS_REGION.to_string()),
-        access_key_id: None,
-        secret_access_key: None,
-        force_path_style: true,
-        request_checksum: supamigrate::settings::RequestChecksum::WhenSupported,
-        dir: None,
-    };
-    supamigrate::aws::s3::client("test", &settings)
-        .await
-        .unwrap()
 }

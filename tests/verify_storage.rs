@@ -51,7 +51,7 @@ fn setup(name: &str, buckets: (&str, &str)) -> (tempfile::TempDir, String) {
     let moto = support::moto();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let s3 = s3().await;
+        let s3 = support::moto_s3().await;
         for b in [buckets.0, buckets.1] {
             s3.create_bucket()
                 .bucket(b)
@@ -107,22 +107,6 @@ fn target_of(bucket: &str, key: &str, buckets: (&str, &str)) -> (String, String)
     } else {
         (buckets.1.to_string(), key.to_string())
     }
-}
-
-async fn s3() -> aws_sdk_s3::Client {
-    support::set_aws_env();
-    let settings = supamigrate::settings::S3Settings {
-        endpoint: Some(support::moto().endpoint.clone()),
-        region: Some(support::AWS_REGION.to_string()),
-        access_key_id: None,
-        secret_access_key: None,
-        force_path_style: true,
-        request_checksum: supamigrate::settings::RequestChecksum::WhenSupported,
-        dir: None,
-    };
-    supamigrate::aws::s3::client("test", &settings)
-        .await
-        .unwrap()
 }
 
 async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, bytes: &[u8]) {
@@ -181,7 +165,7 @@ fn storage_tampers_are_found_and_deep_catches_a_changed_byte() {
     // One byte changed (same size), one metadata row and one object lost.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let s3 = s3().await;
+        let s3 = support::moto_s3().await;
         let mut changed = vec![7u8; 1000];
         changed[500] = 8;
         put(&s3, buckets.0, "migrated/u1/b.bin", &changed).await;

@@ -227,6 +227,23 @@ pub fn set_aws_env() {
     }
 }
 
+/// An S3 client on moto, built the way supamigrate builds its own.
+pub async fn moto_s3() -> aws_sdk_s3::Client {
+    set_aws_env();
+    let settings = supamigrate::settings::S3Settings {
+        endpoint: Some(moto().endpoint.clone()),
+        region: Some(AWS_REGION.to_string()),
+        access_key_id: None,
+        secret_access_key: None,
+        force_path_style: true,
+        request_checksum: supamigrate::settings::RequestChecksum::WhenSupported,
+        dir: None,
+    };
+    supamigrate::aws::s3::client("test", &settings)
+        .await
+        .expect("S3 client for moto")
+}
+
 /// The supamigrate binary with a clean environment, in a fresh directory.
 pub fn cmd() -> assert_cmd::Command {
     let dir = tempfile::Builder::new()
