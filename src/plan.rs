@@ -157,7 +157,7 @@ pub async fn run(settings: &Settings) -> Result<PlanReport> {
 }
 
 async fn inspect_source(ep: &Endpoint, problems: &mut Vec<Problem>) -> Result<SourceInfo> {
-    refuse_transaction_pooler(ep)?;
+    pg::refuse_transaction_pooler(ep)?;
     let client = pg::connect(Side::Source, ep).await?;
     let q = |e: tokio_postgres::Error| {
         Error::failure(format!(
@@ -218,18 +218,6 @@ async fn inspect_source(ep: &Endpoint, problems: &mut Vec<Problem>) -> Result<So
         bypassrls: row.get(3),
         buckets,
     })
-}
-
-/// Supavisor's transaction mode hands each statement to any backend, so an
-/// exported snapshot (and with it a consistent copy) cannot work through it.
-pub fn refuse_transaction_pooler(ep: &Endpoint) -> Result<()> {
-    if ep.port == 6543 {
-        return Err(Error::config(format!(
-            "source {ep}: port 6543 is Supabase's transaction pooler, which cannot hold a consistent snapshot"
-        ))
-        .with_fix("use the session pooler on port 5432 or the direct connection (db.<ref>.supabase.co:5432)"));
-    }
-    Ok(())
 }
 
 async fn check_snapshot_export(client: &Client, ep: &Endpoint) -> Result<()> {

@@ -82,7 +82,7 @@ impl std::fmt::Display for Summary {
 
 pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     let source = settings.source()?.clone();
-    crate::plan::refuse_transaction_pooler(&source)?;
+    crate::pg::refuse_transaction_pooler(&source)?;
     let target = crate::aws::secrets::target_endpoint(settings).await?;
     let mut ledger = Ledger::open(&target, &source.to_string()).await?;
     ledger

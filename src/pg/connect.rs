@@ -93,6 +93,18 @@ pub fn pool(side: Side, ep: &Endpoint, size: usize) -> Result<Pool> {
         .map_err(|e| Error::failure(format!("{what}: building the connection pool: {e}")))
 }
 
+/// Supavisor's transaction mode hands each statement to any backend, so an
+/// exported snapshot (and with it a consistent copy) cannot work through it.
+pub fn refuse_transaction_pooler(ep: &Endpoint) -> Result<()> {
+    if ep.port == 6543 {
+        return Err(Error::config(format!(
+            "source {ep}: port 6543 is Supabase's transaction pooler, which cannot hold a consistent snapshot"
+        ))
+        .with_fix("use the session pooler on port 5432 or the direct connection (db.<ref>.supabase.co:5432)"));
+    }
+    Ok(())
+}
+
 /// Turns a driver error from connecting into one line with the fix.
 pub fn classify(side: Side, ep: &Endpoint, err: &tokio_postgres::Error) -> Error {
     let at = format!("{side} {ep}");

@@ -6,6 +6,6 @@ mod conninfo;
 mod ident;
 mod tls;
 
-pub use connect::{classify, connect, pool, Side};
+pub use connect::{classify, connect, pool, refuse_transaction_pooler, Side};
 pub use conninfo::{ConnInfo, Endpoint, SslMode};
 pub use ident::{quote_ident, quote_literal, quote_qualified};

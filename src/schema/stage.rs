@@ -49,7 +49,7 @@ pub struct SchemaReport {
 
 pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport> {
     let source = settings.source()?;
-    crate::plan::refuse_transaction_pooler(source)?;
+    crate::pg::refuse_transaction_pooler(source)?;
     let target = crate::aws::secrets::target_endpoint(settings).await?;
     let mappings = crate::mapping::load(&settings.mapping_files)?;
 
