@@ -116,7 +116,9 @@ impl LineSplitter {
     /// Calls `f` with every complete line in `chunk` (without its newline).
     pub fn feed(&mut self, chunk: &[u8], mut f: impl FnMut(&[u8])) {
         let mut rest = chunk;
-        while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
+        // memchr's vectorised search: a byte-at-a-time scan for the newline
+        // cost as much as a sixth of verify's own CPU time.
+        while let Some(pos) = memchr::memchr(b'\n', rest) {
             if self.pending.is_empty() {
                 f(&rest[..pos]);
             } else {
