@@ -4,7 +4,7 @@
 # PostgreSQL 15 cluster on 127.0.0.1. Not a test: it prints times, ratios to
 # the raw pipe and supamigrate's peak RSS.
 #
-#   bench/run.sh [SCALE_GB] [JOBS]     (default 2 GB, 2 jobs)
+#   bench/run.sh [SCALE_GB] [JOBS] [ROUNDS]   (default 2 GB, 2 jobs, 3 rounds)
 #
 # Needs: PostgreSQL 15 server binaries, psql/pg_dump/pg_restore, GNU time,
 # a built supamigrate (cargo build --release), optionally pgcopydb (installed
@@ -13,6 +13,7 @@ set -euo pipefail
 
 SCALE=${1:-2}
 JOBS=${2:-2}
+ROUNDS=${3:-3}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-$HERE/target}/release/supamigrate}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -89,70 +90,89 @@ pg_dump -d "$URL/src" --schema-only --section=pre-data -f "$WORK/pre.sql"
 
 secs() { python3 -c "print(f'{$2 - $1:.1f}')"; }
 fresh() { q "$URL/postgres" "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; q "$URL/postgres" "CREATE DATABASE $1"; }
+SM=(--source-url "$URL/src?sslmode=disable" --target-url "$URL/sm?sslmode=disable" --jobs "$JOBS")
 
+# Every contender runs once per round, in turn, so that a burst of load on
+# the machine hits one round of all of them rather than all rounds of one;
+# the table shows medians.
 declare -A T
+add() { T[$1]="${T[$1]:-} $2"; }
+median() { python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.1f}')" ${T[$1]}; }
 
-echo "== raw parallel binary COPY pipe (psql | psql), $JOBS pipes per table"
-fresh raw
-psql -X -q -d "$URL/raw" -f "$WORK/pre.sql" >/dev/null
-t0=$(date +%s.%N)
-for table in events profiles; do
-  blocks=$(q "$URL/src" "SELECT pg_relation_size('$table') / 8192 + 1")
-  step=$(( (blocks + JOBS - 1) / JOBS ))
-  for ((j = 0; j < JOBS; j++)); do
-    lo=$((j * step)); hi=$(((j + 1) * step))
-    # One snapshot is not shared here: the raw pipe is the speed bound only.
-    ( psql -X -q -d "$URL/src" -c "COPY (SELECT * FROM $table WHERE ctid >= '($lo,0)'::tid AND ctid < '($hi,0)'::tid) TO STDOUT (FORMAT binary)" \
-      | psql -X -q -d "$URL/raw" -c "COPY $table FROM STDIN (FORMAT binary)" ) &
-  done
-  wait
-done
-t1=$(date +%s.%N); T[raw]=$(secs "$t0" "$t1")
+for ((round = 1; round <= ROUNDS; round++)); do
+  echo "== round $round of $ROUNDS"
 
-echo "== supamigrate data + finalize + verify (pre-data applied with psql as the schema stand-in)"
-fresh sm
-t0=$(date +%s.%N)
-psql -X -q -d "$URL/sm" -f "$WORK/pre.sql" >/dev/null
-t1=$(date +%s.%N)
-/usr/bin/time -f '%M' -o "$WORK/rss_data" "$BIN" -q data --source-url "$URL/src?sslmode=disable" --target-url "$URL/sm?sslmode=disable" --jobs "$JOBS"
-t2=$(date +%s.%N)
-/usr/bin/time -f '%M' -o "$WORK/rss_fin" "$BIN" -q finalize --source-url "$URL/src?sslmode=disable" --target-url "$URL/sm?sslmode=disable" --jobs "$JOBS"
-t3=$(date +%s.%N)
-T[sm_data]=$(secs "$t1" "$t2"); T[sm_all]=$(secs "$t0" "$t3")
-# verify exits 3 on differences: that is a failed benchmark, not a timing.
-/usr/bin/time -f '%M' -o "$WORK/rss_verify" "$BIN" -q verify --source-url "$URL/src?sslmode=disable" --target-url "$URL/sm?sslmode=disable" --jobs "$JOBS" --report-dir "$WORK/report" >/dev/null
-t4=$(date +%s.%N)
-T[sm_verify]=$(secs "$t3" "$t4")
-RSS=$(( $(sort -n "$WORK/rss_data" "$WORK/rss_fin" "$WORK/rss_verify" | tail -1) / 1024 ))
-
-echo "== pg_dump -Fd -j$JOBS + pg_restore -j$JOBS"
-fresh dump
-t0=$(date +%s.%N)
-pg_dump -d "$URL/src" -Fd -j "$JOBS" -f "$WORK/dump"
-pg_restore -d "$URL/dump" -j "$JOBS" "$WORK/dump"
-t1=$(date +%s.%N); T[dump]=$(secs "$t0" "$t1")
-rm -rf "$WORK/dump"
-
-if command -v pgcopydb >/dev/null; then
-  echo "== pgcopydb clone --split-tables-larger-than 64MB"
-  fresh pgc
+  echo "   raw parallel binary COPY pipe (psql | psql), $JOBS pipes per table"
+  fresh raw
+  psql -X -q -d "$URL/raw" -f "$WORK/pre.sql" >/dev/null
   t0=$(date +%s.%N)
-  pgcopydb clone --source "$URL/src" --target "$URL/pgc" --table-jobs "$JOBS" --index-jobs "$JOBS" \
-    --split-tables-larger-than 64MB --dir "$WORK/pgcopydb" >"$WORK/pgcopydb.log" 2>&1 \
-    || { echo "pgcopydb failed, see its log:"; tail -5 "$WORK/pgcopydb.log"; }
-  t1=$(date +%s.%N); T[pgc]=$(secs "$t0" "$t1")
-fi
+  for table in events profiles; do
+    blocks=$(q "$URL/src" "SELECT pg_relation_size('$table') / 8192 + 1")
+    step=$(( (blocks + JOBS - 1) / JOBS ))
+    for ((j = 0; j < JOBS; j++)); do
+      lo=$((j * step)); hi=$(((j + 1) * step))
+      # One snapshot is not shared here: the raw pipe is the speed bound only.
+      ( psql -X -q -d "$URL/src" -c "COPY (SELECT * FROM $table WHERE ctid >= '($lo,0)'::tid AND ctid < '($hi,0)'::tid) TO STDOUT (FORMAT binary)" \
+        | psql -X -q -d "$URL/raw" -c "COPY $table FROM STDIN (FORMAT binary)" ) &
+    done
+    wait
+  done
+  t1=$(date +%s.%N); add raw "$(secs "$t0" "$t1")"
+
+  echo "   supamigrate schema + data + finalize, then verify"
+  fresh sm
+  t0=$(date +%s.%N)
+  "$BIN" -q schema "${SM[@]}" >/dev/null
+  t1=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$WORK/rss_data" "$BIN" -q data "${SM[@]}"
+  t2=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$WORK/rss_fin" "$BIN" -q finalize "${SM[@]}"
+  t3=$(date +%s.%N)
+  # verify exits 3 on differences: that is a failed benchmark, not a timing.
+  /usr/bin/time -f '%M' -o "$WORK/rss_verify" "$BIN" -q verify "${SM[@]}" --report-dir "$WORK/report" >/dev/null
+  t4=$(date +%s.%N)
+  add sm_data "$(secs "$t1" "$t2")"; add sm_all "$(secs "$t0" "$t3")"; add sm_verify "$(secs "$t3" "$t4")"
+  rss=$(( $(sort -n "$WORK/rss_data" "$WORK/rss_fin" "$WORK/rss_verify" | tail -1) / 1024 ))
+  RSS=$(( rss > ${RSS:-0} ? rss : ${RSS:-0} ))
+
+  echo "   pg_dump -Fd -j$JOBS + pg_restore -j$JOBS"
+  fresh dump
+  rm -rf "$WORK/dump"
+  t0=$(date +%s.%N)
+  pg_dump -d "$URL/src" -Fd -j "$JOBS" -f "$WORK/dump"
+  pg_restore -d "$URL/dump" -j "$JOBS" "$WORK/dump"
+  t1=$(date +%s.%N); add dump "$(secs "$t0" "$t1")"
+
+  if command -v pgcopydb >/dev/null; then
+    echo "   pgcopydb clone --split-tables-larger-than 64MB"
+    fresh pgc
+    rm -rf "$WORK/pgcopydb"
+    t0=$(date +%s.%N)
+    if pgcopydb clone --source "$URL/src" --target "$URL/pgc" --table-jobs "$JOBS" --index-jobs "$JOBS" \
+        --split-tables-larger-than 64MB --dir "$WORK/pgcopydb" >"$WORK/pgcopydb.log" 2>&1; then
+      t1=$(date +%s.%N); add pgc "$(secs "$t0" "$t1")"
+    else
+      echo "pgcopydb failed, see its log:"; tail -5 "$WORK/pgcopydb.log"
+    fi
+  fi
+done
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
+raw=$(median raw)
 echo
-echo "results at ~${SCALE} GB ($SIZE), $JOBS jobs:"
-printf '  %-44s %8ss  %s\n' "raw binary COPY pipe (data only)" "${T[raw]}" "1.00x"
-printf '  %-44s %8ss  %s\n' "supamigrate data (data only)" "${T[sm_data]}" "$(ratio "${T[sm_data]}" "${T[raw]}")"
-printf '  %-44s %8ss  %s\n' "supamigrate pre-data + data + finalize" "${T[sm_all]}" "$(ratio "${T[sm_all]}" "${T[raw]}")"
-printf '  %-44s %8ss  %s\n' "supamigrate verify (both sides)" "${T[sm_verify]}" "$(ratio "${T[sm_verify]}" "${T[sm_data]}") of data"
-printf '  %-44s %8ss  %s\n' "pg_dump -Fd + pg_restore" "${T[dump]}" "$(ratio "${T[dump]}" "${T[raw]}")"
+echo "results at ~${SCALE} GB ($SIZE), $JOBS jobs, median of $ROUNDS round(s):"
+row() { printf '  %-46s %8ss  %s\n' "$1" "$2" "$3"; }
+row "raw binary COPY pipe (data only)" "$raw" "1.00x"
+row "supamigrate data (data only)" "$(median sm_data)" "$(ratio "$(median sm_data)" "$raw")"
+row "supamigrate schema + data + finalize" "$(median sm_all)" "$(ratio "$(median sm_all)" "$raw")"
+row "supamigrate verify (both sides)" "$(median sm_verify)" "$(ratio "$(median sm_verify)" "$(median sm_data)") of data"
+row "pg_dump -Fd + pg_restore" "$(median dump)" "$(ratio "$(median dump)" "$raw")"
 if [ -n "${T[pgc]:-}" ]; then
-  printf '  %-44s %8ss  %s\n' "pgcopydb clone" "${T[pgc]}" "$(ratio "${T[pgc]}" "${T[raw]}")"
-  echo "  supamigrate full / pgcopydb: $(ratio "${T[sm_all]}" "${T[pgc]}")"
+  row "pgcopydb clone" "$(median pgc)" "$(ratio "$(median pgc)" "$raw")"
+  echo "  supamigrate full / pgcopydb: $(ratio "$(median sm_all)" "$(median pgc)")"
 fi
+echo "  every round (s):"
+for k in raw sm_data sm_all sm_verify dump pgc; do
+  [ -n "${T[$k]:-}" ] && printf '    %-10s%s\n' "$k" "${T[$k]}"
+done
 echo "  supamigrate peak RSS: ${RSS} MiB"

@@ -23,6 +23,7 @@ fn untampered_migration_verifies_clean_across_session_settings() {
     let names: Vec<&str> = tables.iter().map(|t| t["name"].as_str().unwrap()).collect();
     for expected in [
         "Type Matrix",
+        "Binary Matrix",
         "measurements",
         "slugs",
         "memberships",
@@ -42,6 +43,16 @@ fn untampered_migration_verifies_clean_across_session_settings() {
         assert_eq!(t["source_rows"], t["target_rows"]);
     }
     assert_eq!(table(r, "Type Matrix")["source_rows"], 300);
+    // Every built-in type's binary form is the same on both servers: the
+    // binary pass alone matched, without falling back to text.
+    assert_eq!(table(r, "Binary Matrix")["format"], "binary");
+    assert_eq!(table(r, "Binary Matrix")["source_rows"], 300);
+    assert_eq!(table(r, "Type Matrix")["format"], "text");
+    assert!(
+        !run.stderr.contains("binary forms differ"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(table(r, "audit_log")["key"], serde_json::json!([]));
     // The big tables really were split, so ranges were compared in parallel.
     assert!(table(r, "measurements")["ranges"].as_u64().unwrap() >= 3);

@@ -30,6 +30,14 @@ fn every_tamper_is_found_and_localised_to_its_key() {
              UPDATE public.\"Type Matrix\" SET arr[3] = 12 WHERE id = '{4}';         -- array element
              UPDATE public.\"Type Matrix\" SET t = '' WHERE id = '{5}';              -- NULL -> ''
              UPDATE public.\"Type Matrix\" SET f8 = 0 WHERE id = '{6}';              -- -0 -> 0
+             -- the same seven cells where verify reads binary COPY
+             UPDATE public.\"Binary Matrix\" SET t = t || 'x' WHERE id = '{0}';        -- text
+             UPDATE public.\"Binary Matrix\" SET n = 1.50 WHERE id = '{1}';            -- numeric scale 1.5 -> 1.50
+             UPDATE public.\"Binary Matrix\" SET tstz = tstz + interval '1 microsecond' WHERE id = '{2}';
+             UPDATE public.\"Binary Matrix\" SET jsb = jsonb_set(jsb, '{{n}}', '999') WHERE id = '{3}';
+             UPDATE public.\"Binary Matrix\" SET arr[3] = 12 WHERE id = '{4}';         -- array element
+             UPDATE public.\"Binary Matrix\" SET t = '' WHERE id = '{5}';              -- NULL -> ''
+             UPDATE public.\"Binary Matrix\" SET f8 = 0 WHERE id = '{6}';              -- -0 -> 0
              -- rows, in tables read as several ranges
              DELETE FROM public.measurements WHERE id = 20000;
              UPDATE public.measurements SET value = value + 1e-9 WHERE id = 35001;
@@ -74,6 +82,8 @@ fn every_tamper_is_found_and_localised_to_its_key() {
         .collect();
     expected.sort_by_key(|(k, v)| format!("{k}{v}"));
     assert_eq!(mismatches(r, "Type Matrix"), expected);
+    assert_eq!(table(r, "Binary Matrix")["format"], "binary");
+    assert_eq!(mismatches(r, "Binary Matrix"), expected);
 
     let key = |pairs: &[(&str, &str)]| {
         Value::Object(

@@ -1,7 +1,7 @@
 //! What verify compares: the tables of one side, their columns and their row
 //! key, read from the catalog inside the verify snapshot.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use tokio_postgres::Client;
 
@@ -55,6 +55,9 @@ pub struct Column {
     /// version of its collation (the database's for `default`); `None` when
     /// the type is not collatable.
     pub collation: Option<String>,
+    /// Its binary COPY form is the same bytes on any server for the same
+    /// value (see [`binary_safe`]).
+    pub binary_safe: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -118,7 +121,7 @@ pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
             // Through to_jsonb because the locale columns differ between
             // PostgreSQL 15 and 17 (colliculocale / colllocale).
             "SELECT a.attrelid, a.attname::text,
-                    pg_catalog.format_type(a.atttypid, a.atttypmod),
+                    pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid,
                     CASE WHEN a.attcollation = 0 THEN NULL
                          WHEN co.collname = 'default' THEN
                            (SELECT concat_ws(':', j->>'datlocprovider', j->>'datcollate',
@@ -137,13 +140,15 @@ pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
         )
         .await
         .map_err(|e| catalog_err(side, "listing columns", &e))?;
+    let types = types(client, side).await?;
     for r in cols {
         let oid: u32 = r.get(0);
         if let Some(t) = by_oid.get_mut(&oid) {
             t.columns.push(Column {
                 name: r.get(1),
                 type_sql: r.get(2),
-                collation: r.get(3),
+                binary_safe: binary_safe(&types, r.get(3)),
+                collation: r.get(4),
             });
         }
     }
@@ -175,6 +180,155 @@ pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
         .collect())
 }
 
+/// What [`binary_safe`] needs to know of one type.
+#[derive(Debug, Clone)]
+pub struct TypeInfo {
+    pub name: String,
+    /// `pg_type.typtype`: b base, e enum, d domain, r range, c composite, ...
+    pub kind: char,
+    /// `pg_type.typcategory`: A for arrays.
+    pub category: char,
+    /// Domains: the type they are over.
+    pub base: u32,
+    /// Arrays: the element type.
+    pub elem: u32,
+    /// The type has a binary send function.
+    pub has_send: bool,
+}
+
+/// Types with OIDs below this are built into the server and have the same
+/// OID on every PostgreSQL (`FirstNormalObjectId`).
+const FIRST_NORMAL_OID: u32 = 16384;
+
+async fn types(client: &Client, side: Side) -> Result<HashMap<u32, TypeInfo>> {
+    let rows = client
+        .query(
+            "SELECT oid, typname::text, typtype::text, typcategory::text, typbasetype, typelem,
+                    typsend <> 0
+             FROM pg_catalog.pg_type",
+            &[],
+        )
+        .await
+        .map_err(|e| catalog_err(side, "listing types", &e))?;
+    let first = |s: String| s.chars().next().unwrap_or(' ');
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                TypeInfo {
+                    name: r.get(1),
+                    kind: first(r.get(2)),
+                    category: first(r.get(3)),
+                    base: r.get(4),
+                    elem: r.get(5),
+                    has_send: r.get(6),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Whether a column of this type can be compared in binary COPY form: the
+/// send function must not write anything server-specific. Arrays and
+/// composites write their element and field type OIDs, which differ between
+/// servers for user types; `reg*` types send bare OIDs where the text form
+/// has names. Allowed: built-in base and range types, built-in arrays of
+/// those, enums (sent as their label) and domains over any of these. The rest
+/// is compared in text form, which never depends on the server.
+pub fn binary_safe(types: &HashMap<u32, TypeInfo>, oid: u32) -> bool {
+    let mut oid = oid;
+    // Domains send as their base type; a chain of domains ends at a base.
+    for _ in 0..32 {
+        let Some(t) = types.get(&oid) else {
+            return false;
+        };
+        if t.kind == 'd' {
+            oid = t.base;
+            continue;
+        }
+        if t.kind == 'e' {
+            return true;
+        }
+        if !builtin_scalar(t, oid) {
+            return false;
+        }
+        if t.category != 'A' {
+            return true;
+        }
+        return types
+            .get(&t.elem)
+            .is_some_and(|e| builtin_scalar(e, t.elem) && e.category != 'A');
+    }
+    false
+}
+
+fn builtin_scalar(t: &TypeInfo, oid: u32) -> bool {
+    oid < FIRST_NORMAL_OID
+        && matches!(t.kind, 'b' | 'r')
+        && t.has_send
+        && !t.name.starts_with("reg")
+}
+
 pub fn catalog_err(side: Side, doing: &str, e: &tokio_postgres::Error) -> Error {
     Error::failure(format!("{side}: {doing}: {}", crate::ledger::db_message(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(name: &str, kind: char, category: char, base: u32, elem: u32) -> TypeInfo {
+        TypeInfo {
+            name: name.into(),
+            kind,
+            category,
+            base,
+            elem,
+            has_send: true,
+        }
+    }
+
+    fn catalog() -> HashMap<u32, TypeInfo> {
+        HashMap::from([
+            (23, ty("int4", 'b', 'N', 0, 0)),
+            (1007, ty("_int4", 'b', 'A', 0, 23)),
+            (3904, ty("int4range", 'r', 'R', 0, 0)),
+            (2205, ty("regclass", 'b', 'N', 0, 0)),
+            (2210, ty("_regclass", 'b', 'A', 0, 2205)),
+            (
+                1033,
+                TypeInfo {
+                    has_send: false,
+                    ..ty("aclitem", 'b', 'U', 0, 0)
+                },
+            ),
+            (20000, ty("mood", 'e', 'E', 0, 0)),
+            (20001, ty("_mood", 'b', 'A', 0, 20000)),
+            (20002, ty("positive", 'd', 'N', 23, 0)),
+            (20003, ty("small_positive", 'd', 'N', 20002, 0)),
+            (20004, ty("address", 'c', 'C', 0, 0)),
+            (20005, ty("citext", 'b', 'S', 0, 0)),
+            (20006, ty("ints", 'd', 'A', 1007, 0)),
+            (20007, ty("_positive", 'b', 'A', 0, 20002)),
+        ])
+    }
+
+    #[test]
+    fn builtin_scalars_enums_and_their_domains_are_binary_safe() {
+        let t = catalog();
+        for oid in [23, 1007, 3904, 20000, 20002, 20003, 20006] {
+            assert!(binary_safe(&t, oid), "{}", t[&oid].name);
+        }
+    }
+
+    #[test]
+    fn types_whose_binary_form_names_oids_are_not() {
+        let t = catalog();
+        // Arrays of user types carry the element OID; composites their field
+        // OIDs; reg* types bare OIDs; extension types are not trusted.
+        for oid in [20001, 20004, 2205, 2210, 1033, 20005, 20007, 99999] {
+            assert!(!binary_safe(&t, oid), "{oid}");
+        }
+    }
 }

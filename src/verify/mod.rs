@@ -226,6 +226,12 @@ fn plan_table(src: &Table, tgt: &Table) -> TableWork {
             .map(|c| c.name.clone())
             .collect::<Vec<_>>(),
     );
+    // Binary only when each column has one binary-safe type on both sides:
+    // a changed type (int4 to int8) has other bytes for the same value.
+    let binary = columns.iter().all(|name| {
+        matches!((src.column(name), tgt.column(name)),
+            (Some(s), Some(t)) if s.binary_safe && t.binary_safe && s.type_sql == t.type_sql)
+    });
     TableWork {
         schema: src.schema.clone(),
         name: src.name.clone(),
@@ -233,6 +239,7 @@ fn plan_table(src: &Table, tgt: &Table) -> TableWork {
         columns,
         key,
         ranges: vec![ranges::Range::default()],
+        binary,
     }
 }
 
@@ -266,6 +273,7 @@ fn table_report(work: &TableWork, t: table::TableOutcome) -> report::TableReport
         target_checksum: t.target.hex(),
         matches: t.source == t.target && t.missing + t.extra + t.different == 0,
         bytes: work.bytes,
+        format: if work.binary { "binary" } else { "text" },
         ranges: work.ranges.len(),
         seconds: t.elapsed.as_secs_f64(),
         missing: t.missing,

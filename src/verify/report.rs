@@ -54,6 +54,10 @@ pub struct TableReport {
     pub matches: bool,
     pub bytes: i64,
     pub ranges: usize,
+    /// The form rows were hashed in: `binary` COPY when every column's
+    /// binary form is server-independent, else `text`. Checksums of the
+    /// two forms differ; both sides of a table always use the same one.
+    pub format: &'static str,
     /// Time spent reading both sides, summed over ranges.
     pub seconds: f64,
     pub missing: u64,

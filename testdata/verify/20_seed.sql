@@ -47,6 +47,12 @@ SELECT md5('row' || g)::uuid,
   'a', g, 'k' || g, 'r', 'h', g, 's', 'M'
 FROM generate_series(1, 300) AS g;
 
+INSERT INTO public."Binary Matrix"
+SELECT id, t, vc, ch, n, n2, i2, i4, i8, f4, f8, b, d, ts, tstz, tm, tmtz, iv, "by", js, jsb, arr,
+  tarr, m, pos, r, tsr, ip, net, mac, bits, cash, x, tsv, pt, "t_1", rn, "key", "row", hash,
+  "count", "select", "Mixed Case"
+FROM public."Type Matrix";
+
 INSERT INTO public.measurements
 SELECT g, 'dev-' || (g % 37),
   CASE WHEN g % 1000 = 0 THEN 'NaN'::float8 ELSE g * 1.0001 END,
