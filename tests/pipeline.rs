@@ -36,6 +36,23 @@ fn the_fixture_migrates_and_verifies_clean() {
         let (code, stdout, stderr) = run(dir.path(), &[stage]);
         assert_eq!(code, 0, "{stage} failed:\n{stdout}\n{stderr}");
     }
+    // Plain keys were built as indexes in the parallel phase and then taken
+    // over with USING INDEX; the partitioned table's key ran as dumped.
+    let key_steps = support::psql(
+        &tgt.url,
+        "SELECT string_agg(kind || ': ' || sql, E'\n' ORDER BY id) FROM supamigrate.finalize_steps
+         WHERE sql LIKE '%profiles_pkey%' OR sql LIKE '%events_pkey%'",
+    );
+    assert!(
+        key_steps.contains(
+            "index: CREATE UNIQUE INDEX IF NOT EXISTS \"profiles_pkey\" ON \"public\".\"profiles\""
+        ) && key_steps.contains(
+            "constraint: ALTER TABLE ONLY \"public\".\"profiles\" ADD CONSTRAINT \"profiles_pkey\" PRIMARY KEY USING INDEX \"profiles_pkey\""
+        ) && key_steps.contains(
+            "ADD CONSTRAINT \"events_pkey\" PRIMARY KEY (\"id\", \"occurred_at\");"
+        ),
+        "{key_steps}"
+    );
     let report_dir = dir.path().join("report");
     let (code, stdout, stderr) = run(
         dir.path(),

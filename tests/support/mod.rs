@@ -247,11 +247,39 @@ pub async fn moto_s3() -> aws_sdk_s3::Client {
 /// The supamigrate binary with a clean environment, in a fresh directory.
 pub fn cmd() -> assert_cmd::Command {
     let dir = tempfile::Builder::new()
-        .prefix("supamigrate-cmd-")
-        .tempdir()
+        .prefix("cmd-")
+        .tempdir_in(scratch())
         .expect("temp dir")
         .keep();
     cmd_in(&dir)
+}
+
+/// One directory per test process for commands' working directories. Tests
+/// may read a command's files after it ran, so they outlive the command; a
+/// watchdog removes the whole directory when the test process exits.
+fn scratch() -> &'static Path {
+    struct Scratch {
+        dir: PathBuf,
+        _watchdog: cluster::Watchdog,
+    }
+    static SCRATCH: OnceLock<Scratch> = OnceLock::new();
+    &SCRATCH
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("supamigrate-cmd-")
+                .tempdir()
+                .expect("temp dir")
+                .keep();
+            let watchdog = cluster::Watchdog::spawn(
+                None,
+                &format!("cat >/dev/null; rm -rf '{}'", dir.display()),
+            );
+            Scratch {
+                dir,
+                _watchdog: watchdog,
+            }
+        })
+        .dir
 }
 
 pub fn cmd_in(dir: &Path) -> assert_cmd::Command {
