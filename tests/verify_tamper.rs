@@ -15,6 +15,27 @@ fn every_tamper_is_found_and_localised_to_its_key() {
         .iter()
         .map(|g| uuid_of(&src, *g))
         .collect();
+    // The same seven cells in both matrices: text, numeric scale 1.5 ->
+    // 1.50, timestamptz by 1 µs, a jsonb value, an array element, NULL -> ''
+    // and -0 -> 0.
+    let cells: String = ["Type Matrix", "Binary Matrix"]
+        .iter()
+        .flat_map(|t| {
+            [
+                "t = t || 'x'",
+                "n = 1.50",
+                "tstz = tstz + interval '1 microsecond'",
+                "jsb = jsonb_set(jsb, '{n}', '999')",
+                "arr[3] = 12",
+                "t = ''",
+                "f8 = 0",
+            ]
+            .iter()
+            .zip(&ids)
+            .map(move |(set, id)| format!("UPDATE public.\"{t}\" SET {set} WHERE id = '{id}';"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     support::psql(
         &tgt,
         &format!(
@@ -22,22 +43,9 @@ fn every_tamper_is_found_and_localised_to_its_key() {
              -- another collation on the target: text keys must then be
              -- compared in \"C\" on both sides to land in the same ranges
              ALTER TABLE public.slugs ALTER COLUMN slug TYPE text COLLATE \"POSIX\";
-             -- one cell each, in seven rows of the type matrix
-             UPDATE public.\"Type Matrix\" SET t = t || 'x' WHERE id = '{0}';        -- text
-             UPDATE public.\"Type Matrix\" SET n = 1.50 WHERE id = '{1}';            -- numeric scale 1.5 -> 1.50
-             UPDATE public.\"Type Matrix\" SET tstz = tstz + interval '1 microsecond' WHERE id = '{2}';
-             UPDATE public.\"Type Matrix\" SET jsb = jsonb_set(jsb, '{{n}}', '999') WHERE id = '{3}';
-             UPDATE public.\"Type Matrix\" SET arr[3] = 12 WHERE id = '{4}';         -- array element
-             UPDATE public.\"Type Matrix\" SET t = '' WHERE id = '{5}';              -- NULL -> ''
-             UPDATE public.\"Type Matrix\" SET f8 = 0 WHERE id = '{6}';              -- -0 -> 0
-             -- the same seven cells where verify reads binary COPY
-             UPDATE public.\"Binary Matrix\" SET t = t || 'x' WHERE id = '{0}';        -- text
-             UPDATE public.\"Binary Matrix\" SET n = 1.50 WHERE id = '{1}';            -- numeric scale 1.5 -> 1.50
-             UPDATE public.\"Binary Matrix\" SET tstz = tstz + interval '1 microsecond' WHERE id = '{2}';
-             UPDATE public.\"Binary Matrix\" SET jsb = jsonb_set(jsb, '{{n}}', '999') WHERE id = '{3}';
-             UPDATE public.\"Binary Matrix\" SET arr[3] = 12 WHERE id = '{4}';         -- array element
-             UPDATE public.\"Binary Matrix\" SET t = '' WHERE id = '{5}';              -- NULL -> ''
-             UPDATE public.\"Binary Matrix\" SET f8 = 0 WHERE id = '{6}';              -- -0 -> 0
+             -- one cell each, in seven rows of the type matrix (read as text)
+             -- and of the binary matrix (read as binary COPY)
+             {cells}
              -- rows, in tables read as several ranges
              DELETE FROM public.measurements WHERE id = 20000;
              UPDATE public.measurements SET value = value + 1e-9 WHERE id = 35001;
@@ -55,7 +63,6 @@ fn every_tamper_is_found_and_localised_to_its_key() {
              DROP POLICY profiles_write ON public.profiles;
              -- a difference the change list explains
              CREATE INDEX slugs_extra_idx ON public.slugs (body);",
-            ids[0], ids[1], ids[2], ids[3], ids[4], ids[5], ids[6]
         ),
     );
     let changes = tempfile::NamedTempFile::new().unwrap();

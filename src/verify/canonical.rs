@@ -47,6 +47,7 @@ pub fn copy_sql(
     table: &str,
     columns: &[String],
     predicate: Option<&str>,
+    order_by: Option<&str>,
     binary: bool,
 ) -> String {
     let list = columns
@@ -61,6 +62,10 @@ pub fn copy_sql(
     if let Some(p) = predicate {
         sql.push_str(" WHERE ");
         sql.push_str(p);
+    }
+    if let Some(o) = order_by {
+        sql.push_str(" ORDER BY ");
+        sql.push_str(o);
     }
     sql.push_str(") TO STDOUT");
     if binary {
@@ -79,6 +84,13 @@ pub struct Digest {
 
 impl Digest {
     pub fn add_row(&mut self, hash: &[u8; 32]) {
+        self.add_stream(hash, 1);
+    }
+
+    /// Adds a range read in key order and hashed as one stream of `rows`
+    /// rows: the digests of two sides then match only if they sent the same
+    /// rows in the same order, and a unique key fixes that order.
+    pub fn add_stream(&mut self, hash: &[u8; 32], rows: u64) {
         let mut carry = 0u128;
         for (i, limb) in self.sum.iter_mut().enumerate() {
             let word = u64::from_le_bytes(hash[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
@@ -86,7 +98,7 @@ impl Digest {
             *limb = total as u64;
             carry = total >> 64;
         }
-        self.rows += 1;
+        self.rows += rows;
     }
 
     pub fn merge(&mut self, other: &Digest) {
@@ -422,6 +434,7 @@ mod tests {
             "t",
             &["select".into(), "a b".into()],
             Some("true"),
+            None,
             false,
         );
         assert_eq!(

@@ -71,6 +71,9 @@ pub struct Table {
     /// The row key: the primary key, else the smallest unique index over NOT
     /// NULL columns without expressions or predicate; empty when neither.
     pub key: Vec<String>,
+    /// How closely the first key column follows physical row order
+    /// (`pg_stats.correlation`, -1 to 1); `None` without statistics.
+    pub key_correlation: Option<f32>,
 }
 
 impl Table {
@@ -112,6 +115,7 @@ pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
                 est_rows: r.get(4),
                 columns: Vec::new(),
                 key: Vec::new(),
+                key_correlation: None,
             },
         );
     }
@@ -172,6 +176,25 @@ pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
         let oid: u32 = r.get(0);
         if let Some(t) = by_oid.get_mut(&oid) {
             t.key = r.get(1);
+        }
+    }
+    let stats = client
+        .query(
+            "SELECT c.oid, s.attname::text, s.correlation
+             FROM pg_catalog.pg_stats s
+             JOIN pg_catalog.pg_namespace n ON n.nspname = s.schemaname
+             JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
+             WHERE c.oid = ANY($1) AND NOT s.inherited AND s.correlation IS NOT NULL",
+            &[&oids],
+        )
+        .await
+        .map_err(|e| catalog_err(side, "reading column statistics", &e))?;
+    for r in stats {
+        let oid: u32 = r.get(0);
+        if let Some(t) = by_oid.get_mut(&oid) {
+            if t.key.first().map(String::as_str) == Some(r.get::<_, &str>(1)) {
+                t.key_correlation = Some(r.get(2));
+            }
         }
     }
     Ok(by_oid

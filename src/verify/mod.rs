@@ -129,6 +129,16 @@ async fn verify(
                 Some(reused) => reused,
                 None => ranges::plan(&src.client, st, &work.key, settings.copy.chunk_bytes).await?,
             };
+            // A key scattered over the heap makes each range's scan visit
+            // most pages of the table again; fewer, larger ranges cost less.
+            if st.key_correlation.is_some_and(|c| c.abs() < SCATTERED) {
+                work.ranges = ranges::coarsen(
+                    std::mem::take(&mut work.ranges),
+                    st.bytes,
+                    settings.copy.chunk_bytes,
+                    settings.copy.jobs,
+                );
+            }
         }
         works.push(work);
     }
@@ -196,6 +206,14 @@ async fn verify(
     Ok(Outcome { report, dir })
 }
 
+/// Key correlations (absolute) at or above this: rows lie in key order, so
+/// a range read in key order costs its index scan no more than unordered.
+const IN_KEY_ORDER: f32 = 0.9;
+
+/// Key correlations (absolute) below this: rows of one key range are spread
+/// over most of the table's pages.
+const SCATTERED: f32 = 0.5;
+
 /// The line layout both sides are read in: the source's key, then every
 /// other source column the target also has, in source order.
 fn plan_table(src: &Table, tgt: &Table) -> TableWork {
@@ -237,9 +255,10 @@ fn plan_table(src: &Table, tgt: &Table) -> TableWork {
         name: src.name.clone(),
         bytes: src.bytes,
         columns,
-        key,
         ranges: vec![ranges::Range::default()],
         binary,
+        ordered: !key.is_empty() && src.key_correlation.is_some_and(|c| c.abs() >= IN_KEY_ORDER),
+        key,
     }
 }
 
@@ -274,6 +293,7 @@ fn table_report(work: &TableWork, t: table::TableOutcome) -> report::TableReport
         matches: t.source == t.target && t.missing + t.extra + t.different == 0,
         bytes: work.bytes,
         format: if work.binary { "binary" } else { "text" },
+        ordered: work.ordered,
         ranges: work.ranges.len(),
         seconds: t.elapsed.as_secs_f64(),
         missing: t.missing,

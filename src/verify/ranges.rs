@@ -104,6 +104,29 @@ pub fn quantiles(samples: &[Vec<String>], n: usize) -> Vec<Vec<String>> {
     out
 }
 
+/// Ranges of a table whose key is scattered over the heap cover about this
+/// many chunks' worth of bytes: fewer scans that each visit most pages,
+/// while a mismatching range still narrows within bounded memory.
+const COARSE: u64 = 4;
+
+/// Merges neighbouring ranges (which must be contiguous, in key order) into
+/// about one per `COARSE * chunk_bytes` of the table, but at least `jobs`,
+/// so that a table alone still keeps every worker busy; never more ranges
+/// than given.
+pub fn coarsen(ranges: Vec<Range>, bytes: i64, chunk_bytes: u64, jobs: usize) -> Vec<Range> {
+    let want = range_count(bytes, chunk_bytes.saturating_mul(COARSE)).max(jobs);
+    let n = ranges.len();
+    if want >= n {
+        return ranges;
+    }
+    (0..want)
+        .map(|i| Range {
+            lo: ranges[i * n / want].lo.clone(),
+            hi: ranges[(i + 1) * n / want - 1].hi.clone(),
+        })
+        .collect()
+}
+
 /// How many ranges a table of `bytes` gets.
 pub fn range_count(bytes: i64, chunk_bytes: u64) -> usize {
     let bytes = u64::try_from(bytes).unwrap_or(0);
@@ -368,5 +391,43 @@ mod tests {
     fn range_count_grows_with_size() {
         assert_eq!(range_count(0, 1024), 1);
         assert_eq!(range_count(3000, 1024), 3);
+    }
+
+    #[test]
+    fn coarsening_merges_neighbours_and_keeps_the_ends_open() {
+        let points: Vec<Vec<String>> = (1..9).map(|i| vec![i.to_string()]).collect();
+        let fine = from_split_points(points);
+        assert_eq!(fine.len(), 9);
+        let mb = 1024 * 1024;
+        let coarse = coarsen(fine.clone(), 600 * mb, 64 * mb as u64, 2);
+        assert_eq!(coarse.len(), 3);
+        assert_eq!(
+            coarse[0],
+            Range {
+                lo: None,
+                hi: Some(vec!["3".into()])
+            }
+        );
+        assert_eq!(
+            coarse[1],
+            Range {
+                lo: Some(vec!["3".into()]),
+                hi: Some(vec!["6".into()])
+            }
+        );
+        assert_eq!(
+            coarse[2],
+            Range {
+                lo: Some(vec!["6".into()]),
+                hi: None
+            }
+        );
+        // A small table gets one range per job; never more than given.
+        assert_eq!(coarsen(fine.clone(), 10 * mb, 64 * mb as u64, 1).len(), 1);
+        assert_eq!(coarsen(fine.clone(), 10 * mb, 64 * mb as u64, 2).len(), 2);
+        assert_eq!(
+            coarsen(fine[..2].to_vec(), 6000 * mb, 64 * mb as u64, 1).len(),
+            2
+        );
     }
 }

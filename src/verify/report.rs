@@ -58,6 +58,10 @@ pub struct TableReport {
     /// binary form is server-independent, else `text`. Checksums of the
     /// two forms differ; both sides of a table always use the same one.
     pub format: &'static str,
+    /// Ranges were read in key order and each hashed as one stream (rows in
+    /// key order on disk make that free for the servers); otherwise each
+    /// row was hashed alone and the hashes summed.
+    pub ordered: bool,
     /// Time spent reading both sides, summed over ranges.
     pub seconds: f64,
     pub missing: u64,

@@ -20,7 +20,7 @@ use super::canonical::{self, copy_sql, Digest, LineSplitter, TupleSplitter};
 use super::ranges::{predicate, KeyCol, Range};
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
-use crate::pg::Side;
+use crate::pg::{quote_ident, Side};
 
 /// One table as both sides will read it.
 #[derive(Debug, Clone)]
@@ -36,17 +36,40 @@ pub struct TableWork {
     /// Every column has the same binary form on both servers: the digest
     /// pass reads binary COPY, which costs the servers less than text.
     pub binary: bool,
+    /// The rows lie in key order, so the digest pass reads each range
+    /// ordered by the key at no extra cost to the servers and hashes it as
+    /// one stream, which blake3 does several times faster than row by row.
+    pub ordered: bool,
 }
 
+/// How one pass reads a range.
+#[derive(Debug, Clone, Copy)]
+struct Form {
+    binary: bool,
+    ordered: bool,
+}
+
+/// The narrowing pass: text, row by row, in no particular order.
+const NARROW: Form = Form {
+    binary: false,
+    ordered: false,
+};
+
+/// Bytes gathered before each blake3 update of an ordered stream: updates of
+/// many 1 KiB chunks at once are what blake3 hashes in parallel lanes.
+const STREAM_BATCH: usize = 64 * 1024;
+
 impl TableWork {
-    fn sql(&self, range: usize, side: Side, binary: bool) -> String {
+    fn sql(&self, range: usize, side: Side, form: Form) -> String {
         let pred = predicate(&self.key, &self.ranges[range], side);
+        let order = form.ordered.then(|| order_by(&self.key));
         copy_sql(
             &self.schema,
             &self.name,
             &self.columns,
             pred.as_deref(),
-            binary,
+            order.as_deref(),
+            form.binary,
         )
     }
 }
@@ -178,31 +201,36 @@ async fn range(
 ) -> Result<RangeResult> {
     let started = Instant::now();
     let n = work.key.len();
-    let sql = |binary| {
+    let sql = |form| {
         (
-            work.sql(range, Side::Source, binary),
-            work.sql(range, Side::Target, binary),
+            work.sql(range, Side::Source, form),
+            work.sql(range, Side::Target, form),
         )
     };
-    let (ssql, tsql) = sql(work.binary);
+    let first = Form {
+        binary: work.binary,
+        ordered: work.ordered,
+    };
+    let (ssql, tsql) = sql(first);
     let ((mut source, _), (mut target, _)) = tokio::try_join!(
-        read(src, Side::Source, work, &ssql, n, work.binary, false),
-        read(tgt, Side::Target, work, &tsql, n, work.binary, false)
+        read(src, Side::Source, work, &ssql, n, first, false),
+        read(tgt, Side::Target, work, &tsql, n, first, false)
     )?;
     let diff = if source == target {
         None
     } else {
         tracing::info!(schema = %work.schema, table = %work.name, range, "range differs, narrowing to keys");
-        // Narrowing always reads text: its key fields are what reports show,
-        // and text is the canonical form. Its digests replace the first
-        // pass's, so both sides of a range are always compared in one form.
-        let (ssql, tsql) = sql(false);
+        // Narrowing always reads text row by row: its key fields are what
+        // reports show, and text is the canonical form. Its digests replace
+        // the first pass's, so both sides of a range are always compared in
+        // one form.
+        let (ssql, tsql) = sql(NARROW);
         let ((s, smap), (t, tmap)) = tokio::try_join!(
-            read(src, Side::Source, work, &ssql, n, false, true),
-            read(tgt, Side::Target, work, &tsql, n, false, true)
+            read(src, Side::Source, work, &ssql, n, NARROW, true),
+            read(tgt, Side::Target, work, &tsql, n, NARROW, true)
         )?;
         if s == t {
-            tracing::warn!(schema = %work.schema, table = %work.name, range, "binary forms differ but every value's text form is equal; the text form decides");
+            tracing::warn!(schema = %work.schema, table = %work.name, range, "the first pass's digests differ but every row's text form is equal; the text form decides");
         }
         (source, target) = (s, t);
         Some(diff_maps(smap, tmap))
@@ -216,15 +244,63 @@ async fn range(
     })
 }
 
-/// Streams one range, hashing each line; with `collect`, also maps each key
-/// (the whole row hash when keyless) to its entry.
+/// The key columns for ORDER BY, compared as the range predicate compares
+/// them, so that both sides sort alike.
+fn order_by(key: &[KeyCol]) -> String {
+    key.iter()
+        .map(|k| {
+            let c = quote_ident(&k.name);
+            if k.force_c {
+                format!("{c} COLLATE \"C\"")
+            } else {
+                c
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One ordered range hashed as a single stream, in large updates.
+struct StreamHash {
+    hasher: blake3::Hasher,
+    batch: Vec<u8>,
+    rows: u64,
+}
+
+impl StreamHash {
+    fn new() -> Self {
+        StreamHash {
+            hasher: blake3::Hasher::new(),
+            batch: Vec::with_capacity(STREAM_BATCH * 2),
+            rows: 0,
+        }
+    }
+
+    fn bytes(&mut self, chunk: &[u8]) {
+        self.batch.extend_from_slice(chunk);
+        if self.batch.len() >= STREAM_BATCH {
+            self.hasher.update(&self.batch);
+            self.batch.clear();
+        }
+    }
+
+    fn finish(mut self, digest: &mut Digest) {
+        self.hasher.update(&self.batch);
+        digest.add_stream(self.hasher.finalize().as_bytes(), self.rows);
+    }
+}
+
+/// Streams one range. Unordered, each row is hashed on its own and the
+/// hashes summed; ordered, the whole stream is one hash. With `collect`
+/// (text, unordered), also maps each key (the whole row hash when keyless)
+/// to its entry.
 async fn read(
     client: &Client,
     side: Side,
     work: &TableWork,
     sql: &str,
     key_len: usize,
-    binary: bool,
+    form: Form,
     collect: bool,
 ) -> Result<(Digest, RowMap)> {
     let fail = |e: &tokio_postgres::Error| {
@@ -246,50 +322,64 @@ async fn read(
     pin_mut!(stream);
     let mut digest = Digest::default();
     let mut map = RowMap::new();
+    let mut ordered = form.ordered.then(StreamHash::new);
     let ended_inside = || {
         Error::failure(format!(
             "{side} table {}.{}: the row stream ended inside a row",
             work.schema, work.name
         ))
     };
-    if binary {
+    if form.binary {
         let mut tuples = TupleSplitter::default();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| fail(&e))?;
-            tuples
-                .feed(&chunk, |tuple| digest.add_row(&canonical::row_hash(tuple)))
-                .map_err(|what| {
-                    Error::failure(format!(
-                        "{side} table {}.{}: {what}",
-                        work.schema, work.name
-                    ))
-                })?;
+            let fed = match &mut ordered {
+                Some(h) => {
+                    h.bytes(&chunk);
+                    tuples.feed(&chunk, |_| h.rows += 1)
+                }
+                None => tuples.feed(&chunk, |tuple| digest.add_row(&canonical::row_hash(tuple))),
+            };
+            fed.map_err(|what| {
+                Error::failure(format!(
+                    "{side} table {}.{}: {what}",
+                    work.schema, work.name
+                ))
+            })?;
         }
         if !tuples.is_clean() {
             return Err(ended_inside());
         }
-        return Ok((digest, map));
-    }
-    let mut lines = LineSplitter::default();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| fail(&e))?;
-        lines.feed(&chunk, |line| {
-            let hash = canonical::row_hash(line);
-            digest.add_row(&hash);
-            if collect {
-                let key = if key_len == 0 {
-                    hash.to_vec()
-                } else {
-                    canonical::key_prefix(line, key_len).to_vec()
-                };
-                map.entry(key)
-                    .and_modify(|e| e.count += 1)
-                    .or_insert(Entry { hash, count: 1 });
+    } else {
+        let mut lines = LineSplitter::default();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| fail(&e))?;
+            if let Some(h) = &mut ordered {
+                h.bytes(&chunk);
+                lines.feed(&chunk, |_| h.rows += 1);
+                continue;
             }
-        });
+            lines.feed(&chunk, |line| {
+                let hash = canonical::row_hash(line);
+                digest.add_row(&hash);
+                if collect {
+                    let key = if key_len == 0 {
+                        hash.to_vec()
+                    } else {
+                        canonical::key_prefix(line, key_len).to_vec()
+                    };
+                    map.entry(key)
+                        .and_modify(|e| e.count += 1)
+                        .or_insert(Entry { hash, count: 1 });
+                }
+            });
+        }
+        if !lines.is_clean() {
+            return Err(ended_inside());
+        }
     }
-    if !lines.is_clean() {
-        return Err(ended_inside());
+    if let Some(h) = ordered {
+        h.finish(&mut digest);
     }
     Ok((digest, map))
 }
