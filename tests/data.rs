@@ -129,7 +129,7 @@ fn refuses_a_target_table_that_already_has_rows() {
 
 /// The binary with `--json`, stdout piped so a test can act on events.
 fn spawn_data(src: &str, tgt: &str, jobs: &str) -> Child {
-    let dir = tempfile::tempdir().unwrap().keep();
+    let dir = support::temp_dir();
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("supamigrate"));
     c.env_clear()
         .current_dir(&dir)

@@ -246,17 +246,21 @@ pub async fn moto_s3() -> aws_sdk_s3::Client {
 
 /// The supamigrate binary with a clean environment, in a fresh directory.
 pub fn cmd() -> assert_cmd::Command {
-    let dir = tempfile::Builder::new()
-        .prefix("cmd-")
-        .tempdir_in(scratch())
-        .expect("temp dir")
-        .keep();
-    cmd_in(&dir)
+    cmd_in(&temp_dir())
 }
 
-/// One directory per test process for commands' working directories. Tests
-/// may read a command's files after it ran, so they outlive the command; a
-/// watchdog removes the whole directory when the test process exits.
+/// A fresh directory that outlives the test (a command's files may be read
+/// after it ran) and is removed when the test process exits.
+pub fn temp_dir() -> PathBuf {
+    tempfile::Builder::new()
+        .prefix("dir-")
+        .tempdir_in(scratch())
+        .expect("temp dir")
+        .keep()
+}
+
+/// One directory per test process for [`temp_dir`]s; a watchdog removes it
+/// when the test process exits.
 fn scratch() -> &'static Path {
     struct Scratch {
         dir: PathBuf,

@@ -97,7 +97,7 @@ pub struct Run {
 }
 
 pub fn verify(src: &str, tgt: &str, extra: &[&str]) -> Run {
-    let dir = tempfile::tempdir().unwrap().keep();
+    let dir = crate::support::temp_dir();
     let out = crate::support::cmd_in(&dir)
         .env("SUPAMIGRATE_SOURCE_URL", src)
         .env("SUPAMIGRATE_TARGET_URL", tgt)
