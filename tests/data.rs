@@ -21,6 +21,8 @@ const MATRIX_TABLES: &[(&str, &str)] = &[
     ("matrix.parted", "id, k"),
     ("matrix.textkey", "k"),
     ("matrix.uuidkey", "k"),
+    ("matrix.nothing", "1"),
+    ("matrix.only_generated", "1"),
 ];
 
 fn dump(url: &str, table: &str, order: &str) -> String {

@@ -166,10 +166,12 @@ pub async fn target_table(
 ) -> Result<Option<TargetTable>> {
     let rows = client
         .query(
+            // LEFT JOIN: a table without (non-generated) columns still has
+            // rows to copy and must not look missing.
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod)
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                                AND a.attgenerated = ''
+             LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                     AND a.attgenerated = ''
              WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
              ORDER BY a.attnum",
             &[&schema, &name],
@@ -185,7 +187,10 @@ pub async fn target_table(
         return Ok(None);
     }
     Ok(Some(TargetTable {
-        columns: rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        columns: rows
+            .iter()
+            .filter_map(|r| Some((r.get::<_, Option<String>>(0)?, r.get(1))))
+            .collect(),
     }))
 }
 

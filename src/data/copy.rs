@@ -40,7 +40,13 @@ pub fn copy_sql(table: &Table, key: &[KeyColumn], range: &Range) -> CopySql {
             "COPY (SELECT {cols} FROM ONLY {}{filter}) TO STDOUT{format}",
             table.qualified()
         ),
-        into: format!("COPY {} ({cols}) FROM STDIN{format}", table.qualified()),
+        // An empty column list is a syntax error; without one, COPY takes
+        // every non-generated column, which is then none as well.
+        into: if table.columns.is_empty() {
+            format!("COPY {} FROM STDIN{format}", table.qualified())
+        } else {
+            format!("COPY {} ({cols}) FROM STDIN{format}", table.qualified())
+        },
     }
 }
 

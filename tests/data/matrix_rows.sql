@@ -42,3 +42,6 @@ INSERT INTO matrix."Weird ""Name""" VALUES (1, 'dup'), (1, 'dup'), (NULL, NULL),
 INSERT INTO matrix.parted VALUES (1, 'a', 'in a'), (2, 'b', 'in default'), (3, 'a', NULL);
 INSERT INTO matrix.textkey SELECT 'key ' || g || ' é😀', g FROM generate_series(1, 60000) g;
 INSERT INTO matrix.uuidkey SELECT md5(g::text)::uuid, g FROM generate_series(1, 60000) g;
+INSERT INTO matrix.nothing SELECT FROM generate_series(1, 5);
+INSERT INTO matrix.only_generated DEFAULT VALUES;
+INSERT INTO matrix.only_generated DEFAULT VALUES;
