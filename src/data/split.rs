@@ -42,8 +42,7 @@ pub async fn ranges(
 }
 
 /// The select list (key columns as text, aliased `k0`, `k1`, ...) and the
-/// ORDER BY list. The aliases matter: an output column named like the key
-/// would make `ORDER BY id` sort by the text, not by the key's own order.
+/// ORDER BY list of key columns.
 fn key_lists(key: &[KeyColumn]) -> (String, String) {
     let names: Vec<String> = key.iter().map(|k| quote_ident(&k.name)).collect();
     let as_text: Vec<String> = names
@@ -101,10 +100,24 @@ async fn sample_keys(
 ) -> Result<Vec<Vec<String>>> {
     let blocks = table.heap_blocks.max(1) as f64;
     let pct = (BLOCKS_PER_CHUNK * n as f64 / blocks * 100.0).clamp(0.0001, 100.0);
-    let (select, order) = key_lists(key);
+    let (select, _) = key_lists(key);
+    // Sorted outside, by the key values carried as `o0`, `o1`, ...: a top
+    // level ORDER BY resolves a name to an output column first, so sorting
+    // next to the `k0` text aliases would sort a key column named `k0` as
+    // text. Outside, only the subquery's own names are in scope.
+    let keep: Vec<String> = (0..key.len()).map(|i| format!("k{i}")).collect();
+    let carry: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{} AS o{i}", quote_ident(&k.name)))
+        .collect();
+    let by: Vec<String> = (0..key.len()).map(|i| format!("o{i}")).collect();
     let sql = format!(
-        "SELECT {select} FROM {} TABLESAMPLE SYSTEM ({pct}) ORDER BY {order}",
-        table.qualified()
+        "SELECT {} FROM (SELECT {select}, {} FROM {} TABLESAMPLE SYSTEM ({pct})) s ORDER BY {}",
+        keep.join(", "),
+        carry.join(", "),
+        table.qualified(),
+        by.join(", ")
     );
     collect(client, table, &sql, key.len()).await
 }

@@ -37,3 +37,5 @@ CREATE TABLE matrix.uuidkey (k uuid PRIMARY KEY, v int);
 -- No columns at all, and only a generated one: the COPY column lists are empty.
 CREATE TABLE matrix.nothing ();
 CREATE TABLE matrix.only_generated (g int GENERATED ALWAYS AS (7) STORED);
+-- Columns named like the aliases that split-point queries use.
+CREATE TABLE matrix.aliases (k0 int PRIMARY KEY, o0 text, r int, c int);

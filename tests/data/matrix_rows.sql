@@ -45,3 +45,5 @@ INSERT INTO matrix.uuidkey SELECT md5(g::text)::uuid, g FROM generate_series(1, 
 INSERT INTO matrix.nothing SELECT FROM generate_series(1, 5);
 INSERT INTO matrix.only_generated DEFAULT VALUES;
 INSERT INTO matrix.only_generated DEFAULT VALUES;
+-- Negative keys: their text order differs from their numeric order.
+INSERT INTO matrix.aliases SELECT g - 30000, repeat('o', 60), -g, g % 7 FROM generate_series(1, 60000) g;
