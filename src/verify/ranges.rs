@@ -31,10 +31,10 @@ pub struct Range {
     pub hi: Option<Vec<String>>,
 }
 
-/// The WHERE clause for a range on one side; `None` for the whole table.
-pub fn predicate(key: &[KeyCol], range: &Range, side: Side) -> Option<String> {
-    let cols = key
-        .iter()
+/// The key columns as ranges compare them (in "C" where the sides'
+/// collations differ), comma-separated: for range bounds and ORDER BY.
+pub fn compared_columns(key: &[KeyCol]) -> String {
+    key.iter()
         .map(|k| {
             let c = quote_ident(&k.name);
             if k.force_c {
@@ -44,7 +44,12 @@ pub fn predicate(key: &[KeyCol], range: &Range, side: Side) -> Option<String> {
             }
         })
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+}
+
+/// The WHERE clause for a range on one side; `None` for the whole table.
+pub fn predicate(key: &[KeyCol], range: &Range, side: Side) -> Option<String> {
+    let cols = compared_columns(key);
     let bound = |values: &[String]| {
         key.iter()
             .zip(values)

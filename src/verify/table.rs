@@ -17,10 +17,10 @@ use futures::{pin_mut, StreamExt};
 use tokio_postgres::Client;
 
 use super::canonical::{self, copy_sql, Digest, LineSplitter, TupleSplitter};
-use super::ranges::{predicate, KeyCol, Range};
+use super::ranges::{compared_columns, predicate, KeyCol, Range};
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
-use crate::pg::{quote_ident, Side};
+use crate::pg::Side;
 
 /// One table as both sides will read it.
 #[derive(Debug, Clone)]
@@ -62,7 +62,8 @@ const STREAM_BATCH: usize = 64 * 1024;
 impl TableWork {
     fn sql(&self, range: usize, side: Side, form: Form) -> String {
         let pred = predicate(&self.key, &self.ranges[range], side);
-        let order = form.ordered.then(|| order_by(&self.key));
+        // Ordered as the range predicate compares, so that both sides sort alike.
+        let order = form.ordered.then(|| compared_columns(&self.key));
         copy_sql(
             &self.schema,
             &self.name,
@@ -242,22 +243,6 @@ async fn range(
         elapsed: started.elapsed(),
         diff,
     })
-}
-
-/// The key columns for ORDER BY, compared as the range predicate compares
-/// them, so that both sides sort alike.
-fn order_by(key: &[KeyCol]) -> String {
-    key.iter()
-        .map(|k| {
-            let c = quote_ident(&k.name);
-            if k.force_c {
-                format!("{c} COLLATE \"C\"")
-            } else {
-                c
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// One ordered range hashed as a single stream, in large updates.
