@@ -90,6 +90,9 @@ pg_dump -d "$URL/src" --schema-only --section=pre-data -f "$WORK/pre.sql"
 
 secs() { python3 -c "print(f'{$2 - $1:.1f}')"; }
 fresh() { q "$URL/postgres" "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; q "$URL/postgres" "CREATE DATABASE $1"; }
+# Each copy is dropped once timed, so that disk holds the source and one
+# copy at a time (larger scales fit where four copies would not).
+drop() { q "$URL/postgres" "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; }
 SM=(--source-url "$URL/src?sslmode=disable" --target-url "$URL/sm?sslmode=disable" --jobs "$JOBS")
 
 # Every contender runs once per round, in turn, so that a burst of load on
@@ -118,6 +121,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     wait
   done
   t1=$(date +%s.%N); add raw "$(secs "$t0" "$t1")"
+  drop raw
 
   echo "   supamigrate schema + data + finalize, then verify"
   fresh sm
@@ -132,6 +136,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   /usr/bin/time -f '%M' -o "$WORK/rss_verify" "$BIN" -q verify "${SM[@]}" --report-dir "$WORK/report" >/dev/null
   t4=$(date +%s.%N)
   add sm_data "$(secs "$t1" "$t2")"; add sm_all "$(secs "$t0" "$t3")"; add sm_verify "$(secs "$t3" "$t4")"
+  drop sm
   rss=$(( $(sort -n "$WORK/rss_data" "$WORK/rss_fin" "$WORK/rss_verify" | tail -1) / 1024 ))
   RSS=$(( rss > ${RSS:-0} ? rss : ${RSS:-0} ))
 
@@ -142,6 +147,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
   pg_dump -d "$URL/src" -Fd -j "$JOBS" -f "$WORK/dump"
   pg_restore -d "$URL/dump" -j "$JOBS" "$WORK/dump"
   t1=$(date +%s.%N); add dump "$(secs "$t0" "$t1")"
+  drop dump
+  rm -rf "$WORK/dump"
 
   if command -v pgcopydb >/dev/null; then
     echo "   pgcopydb clone --split-tables-larger-than 64MB"
@@ -151,6 +158,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
     if pgcopydb clone --source "$URL/src" --target "$URL/pgc" --table-jobs "$JOBS" --index-jobs "$JOBS" \
         --split-tables-larger-than 64MB --dir "$WORK/pgcopydb" >"$WORK/pgcopydb.log" 2>&1; then
       t1=$(date +%s.%N); add pgc "$(secs "$t0" "$t1")"
+      drop pgc
+      rm -rf "$WORK/pgcopydb"
     else
       echo "pgcopydb failed, see its log:"; tail -5 "$WORK/pgcopydb.log"
     fi
