@@ -6,8 +6,10 @@
 //! `supamigrate.stage_states`.
 //!
 //! A first run plans: tables largest first, each cut into chunks of about
-//! `copy.chunk_bytes` by key ranges (or ctid ranges without a usable key),
-//! the whole plan written to the ledger in one transaction. Every run then
+//! `copy.chunk_bytes` by key ranges (or ctid ranges without a usable key, or
+//! when the key is scattered over the heap, where key ranges would each
+//! re-read most of the table), the whole plan written to the ledger in one
+//! transaction. Every run then
 //! copies the chunks still pending. Key ranges keep their meaning under a new
 //! snapshot, so a resumed run continues where it stopped; ctid ranges do not,
 //! so a ctid-split table that was partly copied is emptied and restarts whole.
@@ -344,10 +346,13 @@ async fn plan(
             .with_fix("empty it (TRUNCATE) or migrate into an empty database"));
         }
         let ranges = split::ranges(coordinator.client(), t, settings.copy.chunk_bytes).await?;
-        if matches!(t.splitter, Splitter::Ctid) && ranges.len() > 1 {
+        let mut t = t.clone();
+        if matches!(ranges.first(), Some(chunk::Range::Ctid { .. })) {
+            // Also a keyed table whose key is scattered over the heap.
+            t.splitter = Splitter::Ctid;
             tracing::info!(table = %t.label(), chunks = ranges.len(), note = store::CTID_NOTE, "split by ctid");
         }
-        plan.push((t.clone(), ranges));
+        plan.push((t, ranges));
     }
     chunk::largest_first(&mut plan, |(t, _)| (t.bytes, t.label()));
     let tx = client.transaction().await.map_err(|e| {

@@ -15,6 +15,14 @@ use crate::pg::{quote_ident, quote_literal};
 /// depends on the number of blocks sampled, not of rows.
 const BLOCKS_PER_CHUNK: f64 = 20.0;
 
+/// Tables cut into at least this many chunks are split by ctid when their
+/// key is scattered over the heap (see [`ranges`]).
+const SCATTERED_MIN_CHUNKS: usize = 3;
+
+/// Below this rank correlation between key order and heap block, a key is
+/// scattered: each key range's rows lie on most of the table's pages.
+const SCATTERED: f64 = 0.5;
+
 pub async fn ranges(
     client: &impl GenericClient,
     table: &Table,
@@ -27,7 +35,17 @@ pub async fn ranges(
     match &table.splitter {
         Splitter::Ctid => Ok(chunk::ctid_ranges(table.heap_blocks, n)),
         Splitter::Key(key) => {
-            let mut sample = sample_keys(client, table, key, n).await?;
+            let (mut sample, blocks) = sample_keys(client, table, key, n).await?;
+            // A key scattered over the heap (random uuids) makes every
+            // key-range chunk's scan visit most of the table's pages: all
+            // chunks together read the table up to min(chunks, rows per
+            // page) times. ctid chunks read it once, in order; the price
+            // is that the table restarts whole after an interruption.
+            let correlation = chunk::order_correlation(&blocks);
+            if n >= SCATTERED_MIN_CHUNKS && sample.len() >= n * 4 && correlation.abs() < SCATTERED {
+                tracing::info!(table = %table.label(), correlation = format!("{correlation:.2}"), "key scattered over the heap: split by ctid");
+                return Ok(chunk::ctid_ranges(table.heap_blocks, n));
+            }
             if sample.len() < n * 4 {
                 sample = ordered_keys(client, table, key, n).await?;
             }
@@ -91,13 +109,14 @@ async fn strictly_increasing(
         })
 }
 
-/// A block sample of the key (`TABLESAMPLE SYSTEM`), sorted by the key.
+/// A block sample of the key (`TABLESAMPLE SYSTEM`), sorted by the key,
+/// with the heap block each sampled row lies in.
 async fn sample_keys(
     client: &impl GenericClient,
     table: &Table,
     key: &[KeyColumn],
     n: usize,
-) -> Result<Vec<Vec<String>>> {
+) -> Result<(Vec<Vec<String>>, Vec<i64>)> {
     let blocks = table.heap_blocks.max(1) as f64;
     let pct = (BLOCKS_PER_CHUNK * n as f64 / blocks * 100.0).clamp(0.0001, 100.0);
     let (select, _) = key_lists(key);
@@ -113,13 +132,24 @@ async fn sample_keys(
         .collect();
     let by: Vec<String> = (0..key.len()).map(|i| format!("o{i}")).collect();
     let sql = format!(
-        "SELECT {} FROM (SELECT {select}, {} FROM {} TABLESAMPLE SYSTEM ({pct})) s ORDER BY {}",
+        "SELECT {}, blk FROM (SELECT {select}, {}, (ctid::text::point)[0]::int8 AS blk \
+         FROM {} TABLESAMPLE SYSTEM ({pct})) s ORDER BY {}",
         keep.join(", "),
         carry.join(", "),
         table.qualified(),
         by.join(", ")
     );
-    collect(client, table, &sql, key.len()).await
+    let rows = query(client, table, &sql).await?;
+    let width = key.len();
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                (0..width).map(|i| r.get::<_, String>(i)).collect(),
+                r.get::<_, i64>(width),
+            )
+        })
+        .unzip())
 }
 
 /// The exact first key of each of `n * 4` equal buckets, when sampling found
@@ -149,15 +179,23 @@ async fn collect(
     sql: &str,
     width: usize,
 ) -> Result<Vec<Vec<String>>> {
-    let rows = client.query(sql, &[]).await.map_err(|e| {
+    Ok(query(client, table, sql)
+        .await?
+        .iter()
+        .map(|r| (0..width).map(|i| r.get::<_, String>(i)).collect())
+        .collect())
+}
+
+async fn query(
+    client: &impl GenericClient,
+    table: &Table,
+    sql: &str,
+) -> Result<Vec<tokio_postgres::Row>> {
+    client.query(sql, &[]).await.map_err(|e| {
         Error::failure(format!(
             "source: choosing split points for {}: {}",
             table.label(),
             crate::ledger::db_message(&e)
         ))
-    })?;
-    Ok(rows
-        .iter()
-        .map(|r| (0..width).map(|i| r.get::<_, String>(i)).collect())
-        .collect())
+    })
 }

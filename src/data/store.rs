@@ -13,7 +13,7 @@ use super::chunk::{KeyColumn, Range, Splitter};
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
 
-pub const CTID_NOTE: &str = "split by ctid (no usable key): ctid ranges do not survive a new snapshot, so this table restarts whole after an interruption";
+pub const CTID_NOTE: &str = "split by ctid (no usable key, or a key scattered over the heap): ctid ranges do not survive a new snapshot, so this table restarts whole after an interruption";
 
 /// A chunk still to copy, as read back from the ledger.
 #[derive(Debug, Clone)]

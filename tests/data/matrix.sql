@@ -34,6 +34,7 @@ CREATE TABLE matrix.parted_a PARTITION OF matrix.parted FOR VALUES IN ('a');
 CREATE TABLE matrix.parted_rest PARTITION OF matrix.parted DEFAULT;
 CREATE TABLE matrix.textkey (k text PRIMARY KEY, v int);
 CREATE TABLE matrix.uuidkey (k uuid PRIMARY KEY, v int);
+CREATE TABLE matrix.scattered (k uuid PRIMARY KEY, v int);
 -- No columns at all, and only a generated one: the COPY column lists are empty.
 CREATE TABLE matrix.nothing ();
 CREATE TABLE matrix.only_generated (g int GENERATED ALWAYS AS (7) STORED);

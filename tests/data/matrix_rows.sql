@@ -40,8 +40,11 @@ INSERT INTO matrix.gen (a) SELECT g FROM generate_series(1, 100) g;
 INSERT INTO matrix.gen (a) VALUES (NULL);
 INSERT INTO matrix."Weird ""Name""" VALUES (1, 'dup'), (1, 'dup'), (NULL, NULL), (2, 'x');
 INSERT INTO matrix.parted VALUES (1, 'a', 'in a'), (2, 'b', 'in default'), (3, 'a', NULL);
-INSERT INTO matrix.textkey SELECT 'key ' || g || ' é😀', g FROM generate_series(1, 60000) g;
-INSERT INTO matrix.uuidkey SELECT md5(g::text)::uuid, g FROM generate_series(1, 60000) g;
+-- Stored in key order, so they are cut by key ranges of their own types.
+INSERT INTO matrix.textkey SELECT 'key ' || g || ' é😀', g FROM generate_series(1, 60000) g ORDER BY 1;
+INSERT INTO matrix.uuidkey SELECT md5(g::text)::uuid, g FROM generate_series(1, 60000) g ORDER BY 1;
+-- Random uuids in insertion order: the key is scattered over the heap.
+INSERT INTO matrix.scattered SELECT md5(g::text)::uuid, g FROM generate_series(1, 60000) g;
 INSERT INTO matrix.nothing SELECT FROM generate_series(1, 5);
 INSERT INTO matrix.only_generated DEFAULT VALUES;
 INSERT INTO matrix.only_generated DEFAULT VALUES;
