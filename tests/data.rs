@@ -23,6 +23,7 @@ const MATRIX_TABLES: &[(&str, &str)] = &[
     ("matrix.uuidkey", "k"),
     ("matrix.scattered", "k"),
     ("matrix.aliases", "k0"),
+    ("matrix.refs", "id"),
     ("matrix.nothing", "1"),
     ("matrix.only_generated", "1"),
 ];

@@ -57,7 +57,8 @@ ORDER BY n.nspname, c.relname";
 
 /// Columns with whether their type is safe for binary COPY between clusters:
 /// no user-defined type OID may travel inside an array or composite value,
-/// and every scalar type needs binary send/receive functions.
+/// every scalar type needs binary send/receive functions, and no `reg*`
+/// value may travel as the bare OID its binary form is (text has the name).
 const COLUMNS: &str = "
 SELECT a.attname, format_type(a.atttypid, a.atttypmod),
   (WITH RECURSIVE t(oid, carried) AS (
@@ -78,7 +79,8 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod),
           SELECT r.rngtypid, false FROM pg_range r WHERE ty.typtype = 'm' AND r.rngmultitypid = ty.oid
       ) x)
    SELECT coalesce(bool_and(NOT (t.carried AND t.oid >= 16384)
-                            AND (ty.typtype <> 'b' OR (ty.typsend <> 0 AND ty.typreceive <> 0))), true)
+                            AND (ty.typtype <> 'b' OR (ty.typsend <> 0 AND ty.typreceive <> 0))
+                            AND NOT (ty.oid < 16384 AND ty.typname LIKE 'reg%')), true)
    FROM t JOIN pg_type ty ON ty.oid = t.oid)
 FROM pg_attribute a
 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''

@@ -50,3 +50,4 @@ INSERT INTO matrix.only_generated DEFAULT VALUES;
 INSERT INTO matrix.only_generated DEFAULT VALUES;
 -- Negative keys: their text order differs from their numeric order.
 INSERT INTO matrix.aliases SELECT g - 30000, repeat('o', 60), -g, g % 7 FROM generate_series(1, 60000) g;
+INSERT INTO matrix.refs VALUES (1, 'matrix.scalars', ARRAY['matrix.arrays'::regclass, 'pg_class'::regclass]);
