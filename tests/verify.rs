@@ -58,8 +58,13 @@ fn untampered_migration_verifies_clean_across_session_settings() {
         run.stderr
     );
     assert_eq!(table(r, "audit_log")["key"], serde_json::json!([]));
-    // The big tables really were split, so ranges were compared in parallel.
+    // The big tables really were split, so parts were compared in parallel:
+    // measurements by key ranges (its rows lie in key order), slugs by heap
+    // blocks (its keys are scattered: each key range's scan would visit
+    // most of its pages).
+    assert_eq!(table(r, "measurements")["split"], "keys");
     assert!(table(r, "measurements")["ranges"].as_u64().unwrap() >= 3);
+    assert_eq!(table(r, "slugs")["split"], "blocks");
     assert!(table(r, "slugs")["ranges"].as_u64().unwrap() >= 2);
     let seq = r["sequences"]
         .as_array()
@@ -115,11 +120,31 @@ fn untampered_migration_verifies_clean_across_session_settings() {
     let again = verify(&src, &tgt, &[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(table(&again.report, "measurements")["ranges"], 3);
-    // slugs' keys are scattered over its heap: its five chunks are merged
-    // into one range per job (3), still on the chunks' bounds.
-    assert_eq!(table(&again.report, "slugs")["ranges"], 3);
     assert_eq!(table(&again.report, "slugs")["source_rows"], 20000);
     assert_eq!(table(&again.report, "measurements")["target_rows"], 40000);
+
+    // slugs is read by blocks; only when its totals differ is it read again
+    // by key ranges, on its chunks' bounds, to find the keys.
+    support::psql(
+        &tgt,
+        "UPDATE public.slugs SET title = 'changed' WHERE slug IN ('Slug-4', 'z 19999')",
+    );
+    let tampered = verify(&src, &tgt, &[]);
+    assert_eq!(tampered.code, 3, "{}", tampered.stderr);
+    let slugs = table(&tampered.report, "slugs");
+    assert_eq!(slugs["match"], false);
+    assert_eq!(
+        slugs["mismatches"],
+        serde_json::json!([
+            {"key": {"slug": "Slug-4"}, "kind": "different"},
+            {"key": {"slug": "z 19999"}, "kind": "different"}
+        ])
+    );
+    assert_eq!(
+        (slugs["different"].as_u64(), slugs["missing"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(table(&tampered.report, "measurements")["match"], true);
 }
 
 #[test]

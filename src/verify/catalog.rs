@@ -65,6 +65,9 @@ pub struct Table {
     pub schema: String,
     pub name: String,
     pub bytes: i64,
+    /// Heap size in blocks, read under the session's snapshot: every row
+    /// the snapshot sees lies below it.
+    pub blocks: u64,
     /// The planner's row estimate; negative when never analyzed.
     pub est_rows: f32,
     pub columns: Vec<Column>,
@@ -91,7 +94,8 @@ pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
     let rows = client
         .query(
             &format!(
-                "SELECT c.oid, n.nspname::text, c.relname::text, pg_catalog.pg_table_size(c.oid), c.reltuples
+                "SELECT c.oid, n.nspname::text, c.relname::text, pg_catalog.pg_table_size(c.oid), c.reltuples,
+                        pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::int8
                  FROM pg_catalog.pg_class c
                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                  WHERE c.relkind = 'r' AND {IN_SCOPE}
@@ -113,6 +117,7 @@ pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
                 name: r.get(2),
                 bytes: r.get(3),
                 est_rows: r.get(4),
+                blocks: u64::try_from(r.get::<_, i64>(5)).unwrap_or(0),
                 columns: Vec::new(),
                 key: Vec::new(),
                 key_correlation: None,

@@ -37,7 +37,7 @@ use crate::pg::{Endpoint, Side};
 use crate::settings::Settings;
 use catalog::Table;
 use ranges::KeyCol;
-use table::TableWork;
+use table::{Split, TableWork};
 
 /// Mismatch samples per table unless `--sample` says otherwise.
 pub const DEFAULT_SAMPLE: usize = 100;
@@ -121,32 +121,18 @@ async fn verify(
         let Some(tt) = tgt_tables.get(id) else {
             continue; // a schema inventory difference, judged there
         };
-        let mut work = plan_table(st, tt);
-        if !work.key.is_empty() {
-            work.ranges = match ranges::from_chunks(&src.client, &tgt.client, run, st, &work.key)
-                .await?
-            {
-                Some(reused) => reused,
-                None => ranges::plan(&src.client, st, &work.key, settings.copy.chunk_bytes).await?,
-            };
-            // A key scattered over the heap makes each range's scan visit
-            // most pages of the table again; fewer, larger ranges cost less.
-            if st.key_correlation.is_some_and(|c| c.abs() < SCATTERED) {
-                work.ranges = ranges::coarsen(
-                    std::mem::take(&mut work.ranges),
-                    st.bytes,
-                    settings.copy.chunk_bytes,
-                    settings.copy.jobs,
-                );
-            }
+        let mut work = plan_table(st, tt, settings.copy.chunk_bytes);
+        if matches!(work.split, Split::Keys(_)) {
+            work.split =
+                Split::Keys(key_ranges(&src.client, &tgt.client, run, st, &work, settings).await?);
         }
         works.push(work);
     }
-    let total_ranges: usize = works.iter().map(|w| w.ranges.len()).sum();
-    let jobs = settings.copy.jobs.min(total_ranges).max(1);
+    let total_units: usize = works.iter().map(|w| w.split.len()).sum();
+    let jobs = settings.copy.jobs.min(total_units).max(1);
     tracing::info!(
         tables = works.len(),
-        ranges = total_ranges,
+        ranges = total_units,
         jobs,
         "verifying rows"
     );
@@ -158,6 +144,39 @@ async fn verify(
         )?);
     }
     let works = Arc::new(works);
+    let rows = async {
+        let first = works
+            .iter()
+            .enumerate()
+            .flat_map(|(i, w)| w.jobs(i))
+            .collect();
+        let (mut results, workers) = table::run_jobs(Arc::clone(&works), workers, first).await?;
+        let mut narrowing = Vec::new();
+        for t in table::block_mismatches(&works, &mut results) {
+            let (work, st) = (
+                &works[t],
+                &src_tables[&(works[t].schema.clone(), works[t].name.clone())],
+            );
+            tracing::info!(schema = %work.schema, table = %work.name, "table differs, narrowing by key ranges");
+            let ranges = if work.key.is_empty() {
+                vec![ranges::Range::default()]
+            } else {
+                key_ranges(&src.client, &tgt.client, run, st, work, settings).await?
+            };
+            narrowing.extend(ranges.into_iter().map(|r| table::Job {
+                table: t,
+                unit: table::Unit::Narrow(r),
+            }));
+        }
+        if !narrowing.is_empty() {
+            results.extend(
+                table::run_jobs(Arc::clone(&works), workers, narrowing)
+                    .await?
+                    .0,
+            );
+        }
+        Ok::<_, Error>(results)
+    };
     let side_checks = async {
         let (src_seq, tgt_seq, src_inv, tgt_inv) = tokio::try_join!(
             sequences::read(&src.client, Side::Source),
@@ -170,8 +189,7 @@ async fn verify(
             inventory::compare(&src_inv, &tgt_inv, rules),
         ))
     };
-    let (results, (sequences, differences)) =
-        tokio::try_join!(table::run_all(Arc::clone(&works), workers), side_checks)?;
+    let (results, (sequences, differences)) = tokio::try_join!(rows, side_checks)?;
     let objects = storage::check(settings, &src.client, &tgt.client, opts.deep).await?;
 
     let mut per_table: Vec<Vec<table::RangeResult>> = works.iter().map(|_| Vec::new()).collect();
@@ -207,16 +225,13 @@ async fn verify(
 }
 
 /// Key correlations (absolute) at or above this: rows lie in key order, so
-/// a range read in key order costs its index scan no more than unordered.
+/// a range read in key order costs its index scan little more than a scan
+/// of its pages. Other tables are read by heap blocks.
 const IN_KEY_ORDER: f32 = 0.9;
-
-/// Key correlations (absolute) below this: rows of one key range are spread
-/// over most of the table's pages.
-const SCATTERED: f32 = 0.5;
 
 /// The line layout both sides are read in: the source's key, then every
 /// other source column the target also has, in source order.
-fn plan_table(src: &Table, tgt: &Table) -> TableWork {
+fn plan_table(src: &Table, tgt: &Table, chunk_bytes: u64) -> TableWork {
     let key: Option<Vec<KeyCol>> = src
         .key
         .iter()
@@ -250,16 +265,51 @@ fn plan_table(src: &Table, tgt: &Table) -> TableWork {
         matches!((src.column(name), tgt.column(name)),
             (Some(s), Some(t)) if s.binary_safe && t.binary_safe && s.type_sql == t.type_sql)
     });
+    let ordered = !key.is_empty() && src.key_correlation.is_some_and(|c| c.abs() >= IN_KEY_ORDER);
+    let split = if ordered {
+        Split::Keys(vec![ranges::Range::default()])
+    } else {
+        Split::Blocks {
+            parts: ranges::range_count(src.bytes.max(tgt.bytes), chunk_bytes),
+            source_blocks: src.blocks,
+            target_blocks: tgt.blocks,
+        }
+    };
     TableWork {
         schema: src.schema.clone(),
         name: src.name.clone(),
         bytes: src.bytes,
         columns,
-        ranges: vec![ranges::Range::default()],
+        split,
         binary,
-        ordered: !key.is_empty() && src.key_correlation.is_some_and(|c| c.abs() >= IN_KEY_ORDER),
+        ordered,
         key,
     }
+}
+
+/// A keyed table's key ranges: the data stage's chunks when it cut the table
+/// by key, else split points sampled from the source. A table split by
+/// blocks is narrowed in them, where each range's scan may visit most pages
+/// of the table: fewer, larger ranges cost less there.
+async fn key_ranges(
+    src: &tokio_postgres::Client,
+    tgt: &tokio_postgres::Client,
+    run: &str,
+    table: &Table,
+    work: &TableWork,
+    settings: &Settings,
+) -> Result<Vec<ranges::Range>> {
+    let chunk_bytes = settings.copy.chunk_bytes;
+    let found = match ranges::from_chunks(src, tgt, run, table, &work.key).await? {
+        Some(reused) => reused,
+        None => ranges::plan(src, table, &work.key, chunk_bytes).await?,
+    };
+    Ok(match work.split {
+        Split::Keys(_) => found,
+        Split::Blocks { .. } => {
+            ranges::coarsen(found, table.bytes, chunk_bytes, settings.copy.jobs)
+        }
+    })
 }
 
 fn table_report(work: &TableWork, t: table::TableOutcome) -> report::TableReport {
@@ -294,7 +344,11 @@ fn table_report(work: &TableWork, t: table::TableOutcome) -> report::TableReport
         bytes: work.bytes,
         format: if work.binary { "binary" } else { "text" },
         ordered: work.ordered,
-        ranges: work.ranges.len(),
+        ranges: work.split.len(),
+        split: match work.split {
+            Split::Keys(_) => "keys",
+            Split::Blocks { .. } => "blocks",
+        },
         seconds: t.elapsed.as_secs_f64(),
         missing: t.missing,
         extra: t.extra,

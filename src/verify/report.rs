@@ -53,7 +53,13 @@ pub struct TableReport {
     #[serde(rename = "match")]
     pub matches: bool,
     pub bytes: i64,
+    /// Units the first pass read the table in (see `split`).
     pub ranges: usize,
+    /// `keys`: key ranges, the same on both sides, compared one by one.
+    /// `blocks`: each side's heap in block ranges, every page read once,
+    /// compared as a table; only a table that differs is then read again by
+    /// key ranges to find the keys.
+    pub split: &'static str,
     /// The form rows were hashed in: `binary` COPY when every column's
     /// binary form is server-independent, else `text`. Checksums of the
     /// two forms differ; both sides of a table always use the same one.

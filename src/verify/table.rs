@@ -8,6 +8,13 @@
 //! whole table is done, then matched across ranges, so a key that a server
 //! placed into another range is never reported as missing and extra.
 //! Tables without a key are compared as multisets of row hashes.
+//!
+//! Tables whose rows do not lie in key order are read by heap blocks
+//! instead: each side cut by its own size, so every page is read once (a key
+//! range of a scattered key would make each range's scan visit most pages
+//! again). The two sides' block parts hold different rows, so only the
+//! table's totals compare; a table whose totals differ is then narrowed by
+//! key ranges, as above.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -32,7 +39,7 @@ pub struct TableWork {
     pub columns: Vec<String>,
     /// Empty for a table compared as a multiset.
     pub key: Vec<KeyCol>,
-    pub ranges: Vec<Range>,
+    pub split: Split,
     /// Every column has the same binary form on both servers: the digest
     /// pass reads binary COPY, which costs the servers less than text.
     pub binary: bool,
@@ -40,6 +47,49 @@ pub struct TableWork {
     /// ordered by the key at no extra cost to the servers and hashes it as
     /// one stream, which blake3 does several times faster than row by row.
     pub ordered: bool,
+}
+
+/// How the first pass cuts a table.
+#[derive(Debug, Clone)]
+pub enum Split {
+    /// Key ranges, the same on both sides and compared one by one.
+    Keys(Vec<Range>),
+    /// `parts` block ranges of each side's heap, cut by that side's size in
+    /// blocks (read after its snapshot was taken, so every row the snapshot
+    /// sees lies below it; the last part is open anyway).
+    Blocks {
+        parts: usize,
+        source_blocks: u64,
+        target_blocks: u64,
+    },
+}
+
+impl Split {
+    /// How many units the first pass reads.
+    pub fn len(&self) -> usize {
+        match self {
+            Split::Keys(ranges) => ranges.len(),
+            Split::Blocks { parts, .. } => *parts,
+        }
+    }
+}
+
+/// One unit of work on one table.
+#[derive(Debug, Clone)]
+pub enum Unit {
+    /// The first pass over one of the table's key ranges, narrowed when the
+    /// two sides differ.
+    Range(usize),
+    /// The first pass over one block part of each side.
+    Part(usize),
+    /// Narrowing a key range of a table whose block parts' totals differed.
+    Narrow(Range),
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub table: usize,
+    pub unit: Unit,
 }
 
 /// How one pass reads a range.
@@ -60,8 +110,8 @@ const NARROW: Form = Form {
 const STREAM_BATCH: usize = 64 * 1024;
 
 impl TableWork {
-    fn sql(&self, range: usize, side: Side, form: Form) -> String {
-        let pred = predicate(&self.key, &self.ranges[range], side);
+    fn sql(&self, range: &Range, side: Side, form: Form) -> String {
+        let pred = predicate(&self.key, range, side);
         // Ordered as the range predicate compares, so that both sides sort alike.
         let order = form.ordered.then(|| compared_columns(&self.key));
         copy_sql(
@@ -73,6 +123,54 @@ impl TableWork {
             form.binary,
         )
     }
+
+    fn part_sql(&self, part: usize, side: Side) -> String {
+        let Split::Blocks {
+            parts,
+            source_blocks,
+            target_blocks,
+        } = self.split
+        else {
+            unreachable!("block parts of a table split by key")
+        };
+        let blocks = match side {
+            Side::Source => source_blocks,
+            Side::Target => target_blocks,
+        };
+        let (lo, hi) = part_bounds(blocks, parts, part);
+        let pred = crate::data::chunk::Range::Ctid { lo, hi }.predicate(&[]);
+        copy_sql(
+            &self.schema,
+            &self.name,
+            &self.columns,
+            pred.as_deref(),
+            None,
+            self.binary,
+        )
+    }
+
+    /// The first pass's jobs for this table.
+    pub fn jobs(&self, table: usize) -> Vec<Job> {
+        let unit: fn(usize) -> Unit = match self.split {
+            Split::Keys(_) => Unit::Range,
+            Split::Blocks { .. } => Unit::Part,
+        };
+        (0..self.split.len())
+            .map(|i| Job {
+                table,
+                unit: unit(i),
+            })
+            .collect()
+    }
+}
+
+/// Block bounds `[lo, hi)` of part `i` of `parts` over `blocks` blocks; the
+/// first is open below and the last above, so the parts cover every row.
+fn part_bounds(blocks: u64, parts: usize, i: usize) -> (Option<u64>, Option<u64>) {
+    let parts = parts.max(1) as u64;
+    let i = i as u64;
+    let at = |j: u64| blocks * j / parts;
+    ((i > 0).then(|| at(i)), (i + 1 < parts).then(|| at(i + 1)))
 }
 
 /// A row's hash and how often its key (or, keyless, the row) was seen.
@@ -152,22 +250,13 @@ pub struct RangeResult {
     pub diff: Option<RangeDiff>,
 }
 
-struct Job {
-    table: usize,
-    range: usize,
-}
-
-/// Reads every range of every table with one worker per connection pair and
-/// returns one result per range.
-pub async fn run_all(
+/// Runs `jobs` with one worker per connection pair; returns one result per
+/// job and the connections, for a next pass under the same snapshots.
+pub async fn run_jobs(
     tables: Arc<Vec<TableWork>>,
     workers: Vec<(Client, Client)>,
-) -> Result<Vec<RangeResult>> {
-    let mut jobs: Vec<Job> = tables
-        .iter()
-        .enumerate()
-        .flat_map(|(t, w)| (0..w.ranges.len()).map(move |r| Job { table: t, range: r }))
-        .collect();
+    mut jobs: Vec<Job>,
+) -> Result<(Vec<RangeResult>, Vec<(Client, Client)>)> {
     // Big tables first, so the slowest one does not start last.
     jobs.sort_by_key(|j| std::cmp::Reverse(tables[j.table].bytes));
     let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
@@ -180,69 +269,139 @@ pub async fn run_all(
             loop {
                 let job = queue.lock().expect("queue lock").pop_front();
                 let Some(job) = job else { break };
-                out.push(range(&src, &tgt, &tables[job.table], job.table, job.range).await?);
+                let work = &tables[job.table];
+                let result = match job.unit {
+                    Unit::Range(i) => {
+                        let Split::Keys(ranges) = &work.split else {
+                            unreachable!("a key range of a table split by blocks")
+                        };
+                        range(&src, &tgt, work, &ranges[i]).await?
+                    }
+                    Unit::Part(i) => part(&src, &tgt, work, i).await?,
+                    Unit::Narrow(r) => narrow(&src, &tgt, work, &r, Instant::now()).await?,
+                };
+                out.push((job.table, result));
             }
-            Ok::<_, Error>(out)
+            Ok::<_, Error>((out, (src, tgt)))
         });
     }
     let mut results = Vec::new();
+    let mut back = Vec::new();
     while let Some(joined) = set.join_next().await {
-        let part = joined.map_err(|e| Error::failure(format!("verify worker stopped: {e}")))??;
-        results.extend(part);
+        let (part, pair) =
+            joined.map_err(|e| Error::failure(format!("verify worker stopped: {e}")))??;
+        results.extend(part.into_iter().map(|(table, mut r)| {
+            r.table = table;
+            r
+        }));
+        back.push(pair);
     }
-    Ok(results)
+    Ok((results, back))
 }
 
-async fn range(
-    src: &Client,
-    tgt: &Client,
-    work: &TableWork,
-    table: usize,
-    range: usize,
-) -> Result<RangeResult> {
+async fn range(src: &Client, tgt: &Client, work: &TableWork, range: &Range) -> Result<RangeResult> {
     let started = Instant::now();
     let n = work.key.len();
-    let sql = |form| {
-        (
-            work.sql(range, Side::Source, form),
-            work.sql(range, Side::Target, form),
-        )
-    };
     let first = Form {
         binary: work.binary,
         ordered: work.ordered,
     };
-    let (ssql, tsql) = sql(first);
-    let ((mut source, _), (mut target, _)) = tokio::try_join!(
+    let (ssql, tsql) = (
+        work.sql(range, Side::Source, first),
+        work.sql(range, Side::Target, first),
+    );
+    let ((source, _), (target, _)) = tokio::try_join!(
         read(src, Side::Source, work, &ssql, n, first, false),
         read(tgt, Side::Target, work, &tsql, n, first, false)
     )?;
-    let diff = if source == target {
-        None
-    } else {
-        tracing::info!(schema = %work.schema, table = %work.name, range, "range differs, narrowing to keys");
-        // Narrowing always reads text row by row: its key fields are what
-        // reports show, and text is the canonical form. Its digests replace
-        // the first pass's, so both sides of a range are always compared in
-        // one form.
-        let (ssql, tsql) = sql(NARROW);
-        let ((s, smap), (t, tmap)) = tokio::try_join!(
-            read(src, Side::Source, work, &ssql, n, NARROW, true),
-            read(tgt, Side::Target, work, &tsql, n, NARROW, true)
-        )?;
-        if s == t {
-            tracing::warn!(schema = %work.schema, table = %work.name, range, "the first pass's digests differ but every row's text form is equal; the text form decides");
+    if source != target {
+        tracing::info!(schema = %work.schema, table = %work.name, "range differs, narrowing to keys");
+        let narrowed = narrow(src, tgt, work, range, started).await?;
+        if narrowed.source == narrowed.target {
+            tracing::warn!(schema = %work.schema, table = %work.name, "the first pass's digests differ but every row's text form is equal; the text form decides");
         }
-        (source, target) = (s, t);
-        Some(diff_maps(smap, tmap))
-    };
+        return Ok(narrowed);
+    }
     Ok(RangeResult {
-        table,
+        table: 0,
         source,
         target,
         elapsed: started.elapsed(),
-        diff,
+        diff: None,
     })
+}
+
+/// Reads one key range again, text row by row, mapping each key to its row
+/// hash on both sides. Narrowing always reads text: its key fields are what
+/// reports show, and text is the canonical form. Its digests replace the
+/// first pass's, so both sides of a range are always compared in one form.
+async fn narrow(
+    src: &Client,
+    tgt: &Client,
+    work: &TableWork,
+    range: &Range,
+    started: Instant,
+) -> Result<RangeResult> {
+    let n = work.key.len();
+    let (ssql, tsql) = (
+        work.sql(range, Side::Source, NARROW),
+        work.sql(range, Side::Target, NARROW),
+    );
+    let ((source, smap), (target, tmap)) = tokio::try_join!(
+        read(src, Side::Source, work, &ssql, n, NARROW, true),
+        read(tgt, Side::Target, work, &tsql, n, NARROW, true)
+    )?;
+    Ok(RangeResult {
+        table: 0,
+        source,
+        target,
+        elapsed: started.elapsed(),
+        diff: Some(diff_maps(smap, tmap)),
+    })
+}
+
+/// One block part of each side: digests of different rows, which only
+/// compare once summed over the table.
+async fn part(src: &Client, tgt: &Client, work: &TableWork, part: usize) -> Result<RangeResult> {
+    let started = Instant::now();
+    let form = Form {
+        binary: work.binary,
+        ordered: false,
+    };
+    let (ssql, tsql) = (
+        work.part_sql(part, Side::Source),
+        work.part_sql(part, Side::Target),
+    );
+    let ((source, _), (target, _)) = tokio::try_join!(
+        read(src, Side::Source, work, &ssql, 0, form, false),
+        read(tgt, Side::Target, work, &tsql, 0, form, false)
+    )?;
+    Ok(RangeResult {
+        table: 0,
+        source,
+        target,
+        elapsed: started.elapsed(),
+        diff: None,
+    })
+}
+
+/// The tables split by blocks whose totals differ, to be narrowed by key
+/// ranges. Their first-pass digests are cleared from `results` (the
+/// narrowing's replace them), their time is kept.
+pub fn block_mismatches(tables: &[TableWork], results: &mut [RangeResult]) -> Vec<usize> {
+    let mut sums: Vec<(Digest, Digest)> = vec![Default::default(); tables.len()];
+    for r in results.iter() {
+        sums[r.table].0.merge(&r.source);
+        sums[r.table].1.merge(&r.target);
+    }
+    let differing: Vec<usize> = (0..tables.len())
+        .filter(|&t| matches!(tables[t].split, Split::Blocks { .. }) && sums[t].0 != sums[t].1)
+        .collect();
+    for r in results.iter_mut().filter(|r| differing.contains(&r.table)) {
+        r.source = Digest::default();
+        r.target = Digest::default();
+    }
+    differing
 }
 
 /// One ordered range hashed as a single stream, in large updates.
@@ -465,6 +624,25 @@ mod tests {
             elapsed: Duration::ZERO,
             diff: Some(diff_maps(src, tgt)),
         }
+    }
+
+    #[test]
+    fn block_parts_cover_every_block_once_with_open_ends() {
+        for (blocks, parts) in [(10, 3), (3, 5), (0, 2), (1000, 7), (5, 1)] {
+            let bounds: Vec<_> = (0..parts).map(|i| part_bounds(blocks, parts, i)).collect();
+            assert_eq!(bounds[0].0, None);
+            assert_eq!(bounds[parts - 1].1, None);
+            for pair in bounds.windows(2) {
+                assert_eq!(
+                    pair[0].1, pair[1].0,
+                    "{blocks} blocks in {parts}: {bounds:?}"
+                );
+            }
+            for b in &bounds[..parts - 1] {
+                assert!(b.1.unwrap() <= blocks);
+            }
+        }
+        assert_eq!(part_bounds(10, 3, 1), (Some(3), Some(6)));
     }
 
     #[test]
