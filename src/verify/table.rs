@@ -250,6 +250,19 @@ pub struct RangeResult {
     pub diff: Option<RangeDiff>,
 }
 
+impl RangeResult {
+    /// A result whose table the worker loop fills in.
+    fn new(source: Digest, target: Digest, started: Instant, diff: Option<RangeDiff>) -> Self {
+        RangeResult {
+            table: 0,
+            source,
+            target,
+            elapsed: started.elapsed(),
+            diff,
+        }
+    }
+}
+
 /// Runs `jobs` with one worker per connection pair; returns one result per
 /// job and the connections, for a next pass under the same snapshots.
 pub async fn run_jobs(
@@ -301,19 +314,12 @@ pub async fn run_jobs(
 
 async fn range(src: &Client, tgt: &Client, work: &TableWork, range: &Range) -> Result<RangeResult> {
     let started = Instant::now();
-    let n = work.key.len();
     let first = Form {
         binary: work.binary,
         ordered: work.ordered,
     };
-    let (ssql, tsql) = (
-        work.sql(range, Side::Source, first),
-        work.sql(range, Side::Target, first),
-    );
-    let ((source, _), (target, _)) = tokio::try_join!(
-        read(src, Side::Source, work, &ssql, n, first, false),
-        read(tgt, Side::Target, work, &tsql, n, first, false)
-    )?;
+    let sql = |side| work.sql(range, side, first);
+    let ((source, _), (target, _)) = both(src, tgt, work, sql, first, false).await?;
     if source != target {
         tracing::info!(schema = %work.schema, table = %work.name, "range differs, narrowing to keys");
         let narrowed = narrow(src, tgt, work, range, started).await?;
@@ -322,13 +328,7 @@ async fn range(src: &Client, tgt: &Client, work: &TableWork, range: &Range) -> R
         }
         return Ok(narrowed);
     }
-    Ok(RangeResult {
-        table: 0,
-        source,
-        target,
-        elapsed: started.elapsed(),
-        diff: None,
-    })
+    Ok(RangeResult::new(source, target, started, None))
 }
 
 /// Reads one key range again, text row by row, mapping each key to its row
@@ -342,22 +342,10 @@ async fn narrow(
     range: &Range,
     started: Instant,
 ) -> Result<RangeResult> {
-    let n = work.key.len();
-    let (ssql, tsql) = (
-        work.sql(range, Side::Source, NARROW),
-        work.sql(range, Side::Target, NARROW),
-    );
-    let ((source, smap), (target, tmap)) = tokio::try_join!(
-        read(src, Side::Source, work, &ssql, n, NARROW, true),
-        read(tgt, Side::Target, work, &tsql, n, NARROW, true)
-    )?;
-    Ok(RangeResult {
-        table: 0,
-        source,
-        target,
-        elapsed: started.elapsed(),
-        diff: Some(diff_maps(smap, tmap)),
-    })
+    let sql = |side| work.sql(range, side, NARROW);
+    let ((source, smap), (target, tmap)) = both(src, tgt, work, sql, NARROW, true).await?;
+    let diff = Some(diff_maps(smap, tmap));
+    Ok(RangeResult::new(source, target, started, diff))
 }
 
 /// One block part of each side: digests of different rows, which only
@@ -368,21 +356,26 @@ async fn part(src: &Client, tgt: &Client, work: &TableWork, part: usize) -> Resu
         binary: work.binary,
         ordered: false,
     };
-    let (ssql, tsql) = (
-        work.part_sql(part, Side::Source),
-        work.part_sql(part, Side::Target),
-    );
-    let ((source, _), (target, _)) = tokio::try_join!(
-        read(src, Side::Source, work, &ssql, 0, form, false),
-        read(tgt, Side::Target, work, &tsql, 0, form, false)
-    )?;
-    Ok(RangeResult {
-        table: 0,
-        source,
-        target,
-        elapsed: started.elapsed(),
-        diff: None,
-    })
+    let sql = |side| work.part_sql(part, side);
+    let ((source, _), (target, _)) = both(src, tgt, work, sql, form, false).await?;
+    Ok(RangeResult::new(source, target, started, None))
+}
+
+/// Reads each side's statement on its connection, both at once.
+async fn both(
+    src: &Client,
+    tgt: &Client,
+    work: &TableWork,
+    sql: impl Fn(Side) -> String,
+    form: Form,
+    collect: bool,
+) -> Result<((Digest, RowMap), (Digest, RowMap))> {
+    let (ssql, tsql) = (sql(Side::Source), sql(Side::Target));
+    let n = work.key.len();
+    tokio::try_join!(
+        read(src, Side::Source, work, &ssql, n, form, collect),
+        read(tgt, Side::Target, work, &tsql, n, form, collect)
+    )
 }
 
 /// The tables split by blocks whose totals differ, to be narrowed by key
