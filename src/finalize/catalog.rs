@@ -9,10 +9,11 @@ use std::collections::HashSet;
 
 use tokio_postgres::GenericClient;
 
-use super::{PostDataStep, StepKind};
+use super::PostDataStep;
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
 use crate::pg::{self, quote_ident, quote_qualified, Endpoint, Side};
+use crate::schema::classify::PostKind;
 
 /// User relations, as the data stage copies them.
 const USER_REL: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'supamigrate')
@@ -87,7 +88,7 @@ async fn indexes(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<()
             schema.clone(),
             table.clone(),
             PostDataStep {
-                kind: StepKind::Index,
+                kind: PostKind::Index,
                 object: format!("{schema}.{name}"),
                 // On a partitioned table the definition says ON ONLY; without
                 // ONLY the build cascades to the partitions' own indexes.
@@ -145,9 +146,9 @@ async fn constraints(client: &impl GenericClient, out: &mut Vec<Found>) -> Resul
             ),
         };
         let kind = if contype == "f" {
-            StepKind::ForeignKey
+            PostKind::ForeignKey
         } else {
-            StepKind::Constraint
+            PostKind::Constraint
         };
         out.push((
             schema.clone(),
@@ -163,7 +164,7 @@ async fn constraints(client: &impl GenericClient, out: &mut Vec<Found>) -> Resul
     // phase must not build them first.
     let partitioned: Vec<String> = out
         .iter()
-        .filter(|(_, _, s)| s.kind == StepKind::Constraint && !s.sql.contains(" USING INDEX "))
+        .filter(|(_, _, s)| s.kind == PostKind::Constraint && !s.sql.contains(" USING INDEX "))
         .map(|(_, _, s)| s.object.clone())
         .collect();
     if !partitioned.is_empty() {
@@ -179,7 +180,7 @@ async fn constraints(client: &impl GenericClient, out: &mut Vec<Found>) -> Resul
             .filter(|r| partitioned.contains(&r.get::<_, String>(0)))
             .map(|r| r.get(1))
             .collect();
-        out.retain(|(_, _, s)| !(s.kind == StepKind::Index && skip.contains(&s.object)));
+        out.retain(|(_, _, s)| !(s.kind == PostKind::Index && skip.contains(&s.object)));
     }
     Ok(())
 }
@@ -199,7 +200,7 @@ async fn triggers(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<(
             schema.clone(),
             table.clone(),
             PostDataStep {
-                kind: StepKind::Trigger,
+                kind: PostKind::Trigger,
                 object: format!("{schema}.{table}.{name}"),
                 sql: def,
             },
@@ -230,7 +231,7 @@ async fn policies(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<(
             schema.clone(),
             table.clone(),
             PostDataStep {
-                kind: StepKind::Policy,
+                kind: PostKind::Policy,
                 object: format!("{schema}.{table} row level security"),
                 sql: s.join("; "),
             },
@@ -263,7 +264,7 @@ async fn policies(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<(
             schema.clone(),
             table.clone(),
             PostDataStep {
-                kind: StepKind::Policy,
+                kind: PostKind::Policy,
                 object: format!("{schema}.{table}.{name}"),
                 sql: s,
             },

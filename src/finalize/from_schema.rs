@@ -17,9 +17,10 @@ use std::collections::HashSet;
 use pg_query::protobuf::{node::Node as N, AlterTableType, ConstrType};
 use tokio_postgres::Client;
 
-use super::{PostDataStep, StepKind};
+use super::PostDataStep;
 use crate::error::{Error, Result};
 use crate::pg::{quote_ident, quote_qualified};
+use crate::schema::classify::PostKind;
 
 /// The run's stored steps, or `None` when the schema stage stored none
 /// (data copied into a schema made elsewhere).
@@ -63,7 +64,7 @@ async fn partitioned_tables(client: &Client) -> Result<HashSet<(String, String)>
 /// plain keys qualify: no INCLUDE, storage options, tablespace, NULLS NOT
 /// DISTINCT or deferrability, on a schema-qualified ordinary table.
 fn split_key(step: PostDataStep, partitioned: &HashSet<(String, String)>) -> Vec<PostDataStep> {
-    if step.kind != StepKind::Constraint {
+    if step.kind != PostKind::Constraint {
         return vec![step];
     }
     let Some((index_sql, constraint_sql)) = key_parts(&step.sql, partitioned) else {
@@ -71,7 +72,7 @@ fn split_key(step: PostDataStep, partitioned: &HashSet<(String, String)>) -> Vec
     };
     vec![
         PostDataStep {
-            kind: StepKind::Index,
+            kind: PostKind::Index,
             object: format!("{} (index)", step.object),
             sql: index_sql,
         },
@@ -152,17 +153,15 @@ fn key_parts(sql: &str, partitioned: &HashSet<(String, String)>) -> Option<(Stri
 
 fn convert(step: crate::schema::post_data::PostDataStep) -> PostDataStep {
     let attach = step.sql.contains("ATTACH PARTITION");
-    let kind = match step.kind.as_str() {
+    let kind = match PostKind::parse(&step.kind) {
         // Attaching a partition's index must follow both indexes (and, for
         // keys, both constraints) in dump order, so it runs in the
         // sequential constraint phase, never among the parallel index builds.
-        "index" if attach => StepKind::Constraint,
-        "index" => StepKind::Index,
-        "constraint" => StepKind::Constraint,
-        "foreign_key" => StepKind::ForeignKey,
-        "trigger" => StepKind::Trigger,
-        "policy" => StepKind::Policy,
-        _ => StepKind::Other,
+        PostKind::Index if attach => PostKind::Constraint,
+        // Sequences, refreshes and statistics are finalize's own steps, never
+        // the schema stage's.
+        PostKind::Sequence | PostKind::Refresh | PostKind::Analyze => PostKind::Other,
+        kind => kind,
     };
     PostDataStep {
         kind,
@@ -197,17 +196,17 @@ mod tests {
             "index",
             "ALTER INDEX public.events_pkey ATTACH PARTITION public.events_2025_01_pkey;",
         ));
-        assert_eq!(s.kind, StepKind::Constraint);
+        assert_eq!(s.kind, PostKind::Constraint);
         let s = convert(step("index", "CREATE INDEX i ON public.t USING btree (a);"));
-        assert_eq!(s.kind, StepKind::Index);
+        assert_eq!(s.kind, PostKind::Index);
         assert_eq!(s.object, "#7 public.events_pkey");
         assert_eq!(
             convert(step("other", "CREATE OR REPLACE VIEW v AS SELECT 1;")).kind,
-            StepKind::Other
+            PostKind::Other
         );
     }
 
-    fn split(sql: &str, partitioned: &[(&str, &str)]) -> Vec<(StepKind, String, String)> {
+    fn split(sql: &str, partitioned: &[(&str, &str)]) -> Vec<(PostKind, String, String)> {
         let partitioned = partitioned
             .iter()
             .map(|(s, t)| (s.to_string(), t.to_string()))
@@ -227,12 +226,12 @@ mod tests {
             ),
             vec![
                 (
-                    StepKind::Index,
+                    PostKind::Index,
                     "#7 public.events_pkey (index)".to_string(),
                     "CREATE UNIQUE INDEX IF NOT EXISTS \"Order Items_pkey\" ON \"public\".\"Order Items\" USING btree (\"Order\", \"line\")".to_string()
                 ),
                 (
-                    StepKind::Constraint,
+                    PostKind::Constraint,
                     "#7 public.events_pkey".to_string(),
                     "ALTER TABLE ONLY \"public\".\"Order Items\" ADD CONSTRAINT \"Order Items_pkey\" PRIMARY KEY USING INDEX \"Order Items_pkey\"".to_string()
                 ),
@@ -262,7 +261,7 @@ mod tests {
         ] {
             let steps = split(sql, &[("public", "events")]);
             assert_eq!(steps.len(), 1, "{sql}");
-            assert_eq!(steps[0].0, StepKind::Constraint, "{sql}");
+            assert_eq!(steps[0].0, PostKind::Constraint, "{sql}");
             assert_eq!(steps[0].2, sql, "{sql}");
         }
     }

@@ -26,64 +26,34 @@ use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage, StageState};
 use crate::pg::{self, quote_literal, quote_qualified, Endpoint, Side};
 use crate::progress::{self, Progress};
+use crate::schema::classify::PostKind;
 use crate::settings::Settings;
 
-/// What a post-data statement builds; decides its phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepKind {
-    Index,
-    Constraint,
-    ForeignKey,
-    Trigger,
-    Policy,
-    Other,
-    Sequence,
-    Refresh,
-    Analyze,
-}
-
-impl StepKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepKind::Index => "index",
-            StepKind::Constraint => "constraint",
-            StepKind::ForeignKey => "foreign_key",
-            StepKind::Trigger => "trigger",
-            StepKind::Policy => "policy",
-            StepKind::Other => "other",
-            StepKind::Sequence => "sequence",
-            StepKind::Refresh => "refresh",
-            StepKind::Analyze => "analyze",
-        }
-    }
-
-    /// Kinds whose steps touch different tables and may run side by side.
-    fn parallel(self) -> bool {
-        matches!(self, StepKind::Index | StepKind::Analyze)
-    }
+/// Kinds whose steps touch different tables and may run side by side.
+fn parallel(kind: PostKind) -> bool {
+    matches!(kind, PostKind::Index | PostKind::Analyze)
 }
 
 /// One post-data statement, as the schema stage hands it over. `object`
 /// names what it builds, unique per kind (it is the resume key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostDataStep {
-    pub kind: StepKind,
+    pub kind: PostKind,
     pub object: String,
     pub sql: String,
 }
 
 /// The order of phases; a phase starts when the one before it is done.
-const PHASES: &[StepKind] = &[
-    StepKind::Index,
-    StepKind::Constraint,
-    StepKind::ForeignKey,
-    StepKind::Trigger,
-    StepKind::Policy,
-    StepKind::Other,
-    StepKind::Sequence,
-    StepKind::Refresh,
-    StepKind::Analyze,
+const PHASES: &[PostKind] = &[
+    PostKind::Index,
+    PostKind::Constraint,
+    PostKind::ForeignKey,
+    PostKind::Trigger,
+    PostKind::Policy,
+    PostKind::Other,
+    PostKind::Sequence,
+    PostKind::Refresh,
+    PostKind::Analyze,
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -180,7 +150,7 @@ async fn run_steps(
             continue;
         }
         count += batch.len();
-        let workers = if phase.parallel() {
+        let workers = if parallel(*phase) {
             settings.copy.jobs.max(1)
         } else {
             1
@@ -261,7 +231,7 @@ async fn sequence_steps(
         .map(|v| {
             let q = quote_qualified(&v.schema, &v.name);
             PostDataStep {
-                kind: StepKind::Sequence,
+                kind: PostKind::Sequence,
                 object: format!("{}.{}", v.schema, v.name),
                 sql: format!(
                     "SELECT setval({}, {}, {})",
@@ -302,13 +272,13 @@ async fn derived_steps(client: &tokio_postgres::Client) -> Result<Vec<PostDataSt
         let object = format!("{schema}.{name}");
         if kind == "m" {
             out.push(PostDataStep {
-                kind: StepKind::Refresh,
+                kind: PostKind::Refresh,
                 object: object.clone(),
                 sql: format!("REFRESH MATERIALIZED VIEW {q}"),
             });
         }
         out.push(PostDataStep {
-            kind: StepKind::Analyze,
+            kind: PostKind::Analyze,
             object,
             sql: format!("ANALYZE {q}"),
         });

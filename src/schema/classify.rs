@@ -25,8 +25,11 @@ impl std::fmt::Display for ObjRef {
     }
 }
 
-/// Where a statement goes when schema and data are loaded separately.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Where a statement goes when schema and data are loaded separately: the
+/// vocabulary of post-data steps, shared by the schema stage (which stores
+/// the kind of each step in the ledger) and finalize (which runs them in
+/// phases by kind and adds the last three kinds itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PostKind {
     Index,
@@ -35,6 +38,9 @@ pub enum PostKind {
     Trigger,
     Policy,
     Other,
+    Sequence,
+    Refresh,
+    Analyze,
 }
 
 impl PostKind {
@@ -46,7 +52,27 @@ impl PostKind {
             PostKind::Trigger => "trigger",
             PostKind::Policy => "policy",
             PostKind::Other => "other",
+            PostKind::Sequence => "sequence",
+            PostKind::Refresh => "refresh",
+            PostKind::Analyze => "analyze",
         }
+    }
+
+    /// Reads back what `as_str` wrote; anything else is `Other`.
+    pub fn parse(s: &str) -> PostKind {
+        [
+            PostKind::Index,
+            PostKind::Constraint,
+            PostKind::ForeignKey,
+            PostKind::Trigger,
+            PostKind::Policy,
+            PostKind::Sequence,
+            PostKind::Refresh,
+            PostKind::Analyze,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .unwrap_or(PostKind::Other)
     }
 }
 
