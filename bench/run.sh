@@ -136,6 +136,21 @@ for ((round = 1; round <= ROUNDS; round++)); do
   /usr/bin/time -f '%M' -o "$WORK/rss_verify" "$BIN" -q verify "${SM[@]}" --report-dir "$WORK/report" >/dev/null
   t4=$(date +%s.%N)
   add sm_data "$(secs "$t1" "$t2")"; add sm_all "$(secs "$t0" "$t3")"; add sm_verify "$(secs "$t3" "$t4")"
+  # The servers' share of verify: both sides' rows written by the servers
+  # themselves to /dev/null at once ($JOBS block ranges per table and side):
+  # no network, no client, no hashing.
+  t0=$(date +%s.%N)
+  for table in events profiles; do
+    for db in src sm; do
+      blocks=$(q "$URL/$db" "SELECT pg_relation_size('$table') / 8192 + 1")
+      step=$(( (blocks + JOBS - 1) / JOBS ))
+      for ((j = 0; j < JOBS; j++)); do
+        q "$URL/$db" "COPY (SELECT * FROM $table WHERE ctid >= '($((j * step)),0)'::tid AND ctid < '($(((j + 1) * step)),0)'::tid) TO '/dev/null' (FORMAT binary)" >/dev/null &
+      done
+    done
+  done
+  wait
+  t1=$(date +%s.%N); add floor "$(secs "$t0" "$t1")"
   drop sm
   rss=$(( $(sort -n "$WORK/rss_data" "$WORK/rss_fin" "$WORK/rss_verify" | tail -1) / 1024 ))
   RSS=$(( rss > ${RSS:-0} ? rss : ${RSS:-0} ))
@@ -175,13 +190,14 @@ row "raw binary COPY pipe (data only)" "$raw" "1.00x"
 row "supamigrate data (data only)" "$(median sm_data)" "$(ratio "$(median sm_data)" "$raw")"
 row "supamigrate schema + data + finalize" "$(median sm_all)" "$(ratio "$(median sm_all)" "$raw")"
 row "supamigrate verify (both sides)" "$(median sm_verify)" "$(ratio "$(median sm_verify)" "$(median sm_data)") of data"
+row "  servers alone: both sides' rows to /dev/null" "$(median floor)" "$(ratio "$(median floor)" "$(median sm_data)") of data"
 row "pg_dump -Fd + pg_restore" "$(median dump)" "$(ratio "$(median dump)" "$raw")"
 if [ -n "${T[pgc]:-}" ]; then
   row "pgcopydb clone" "$(median pgc)" "$(ratio "$(median pgc)" "$raw")"
   echo "  supamigrate full / pgcopydb: $(ratio "$(median sm_all)" "$(median pgc)")"
 fi
 echo "  every round (s):"
-for k in raw sm_data sm_all sm_verify dump pgc; do
+for k in raw sm_data sm_all sm_verify floor dump pgc; do
   [ -n "${T[$k]:-}" ] && printf '    %-10s%s\n' "$k" "${T[$k]}"
 done
 echo "  supamigrate peak RSS: ${RSS} MiB"
