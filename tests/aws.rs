@@ -61,12 +61,7 @@ async fn target_credentials_come_from_secrets_manager() {
         .output()
         .unwrap();
     assert_no_secret(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_exit(&out, 0);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["target"]["credentials"], "secrets_manager");
     assert_eq!(
@@ -81,12 +76,7 @@ async fn target_credentials_come_from_secrets_manager() {
         .output()
         .unwrap();
     assert_no_secret(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_exit(&out, 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("no ledger on the target yet"));
 }
 
@@ -116,12 +106,7 @@ async fn url_parts_win_over_the_secret_and_a_missing_secret_is_one_line() {
     .unwrap();
     let out = support::cmd_in(dir.path()).arg("plan").output().unwrap();
     assert_no_secret(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_exit(&out, 0);
 
     std::fs::write(
         dir.path().join("supamigrate.toml"),

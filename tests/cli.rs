@@ -86,12 +86,7 @@ async fn status_shows_the_run_and_its_stages() {
         .args(["status", "--json", "--target-url", &tgt.url])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_exit(&out, 0);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["run"]["id"], run_id.as_str());
     assert_eq!(v["run"]["stages"][0]["stage"], "schema");
@@ -126,12 +121,7 @@ async fn a_second_concurrent_run_is_refused_with_exit_4() {
         .args(["data", "--source-url", &src.url, "--target-url", &tgt.url])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_exit(&out, 4);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let errors: Vec<&str> = stderr
         .lines()

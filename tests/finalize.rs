@@ -102,20 +102,7 @@ fn finalize_builds_what_the_source_has_and_resumes() {
     support::psql(&src.url, "SELECT nextval('fin.counter')");
     let expected_counter = "counter 6t";
 
-    let out = support::cmd()
-        .args([
-            "finalize",
-            "--json",
-            "--source-url",
-            &src.url,
-            "--target-url",
-            &tgt.url,
-        ])
-        .env("SUPAMIGRATE_COPY_JOBS", "3")
-        .assert()
-        .success();
-    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let (summary, stdout) = finalize_json(&src.url, &tgt.url);
     assert!(summary["steps_done"].as_u64().unwrap() > 10, "{stdout}");
 
     support::psql(&src.url, "SELECT setval('fin.counter', 6)");
@@ -151,19 +138,26 @@ fn finalize_builds_what_the_source_has_and_resumes() {
         "{fk:?}"
     );
 
+    let (summary, stdout) = finalize_json(&src.url, &tgt.url);
+    assert_eq!(summary["steps_done"], 0, "{stdout}");
+    assert!(summary["steps_skipped"].as_u64().unwrap() > 10, "{stdout}");
+}
+
+/// Runs `finalize --json` with 3 jobs; its summary line and all of stdout.
+fn finalize_json(src: &str, tgt: &str) -> (serde_json::Value, String) {
     let out = support::cmd()
         .args([
             "finalize",
             "--json",
             "--source-url",
-            &src.url,
+            src,
             "--target-url",
-            &tgt.url,
+            tgt,
         ])
+        .env("SUPAMIGRATE_COPY_JOBS", "3")
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(summary["steps_done"], 0, "{stdout}");
-    assert!(summary["steps_skipped"].as_u64().unwrap() > 10, "{stdout}");
+    let summary = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    (summary, stdout)
 }

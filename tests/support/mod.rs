@@ -245,6 +245,16 @@ pub async fn moto_s3() -> aws_sdk_s3::Client {
 }
 
 /// The supamigrate binary with a clean environment, in a fresh directory.
+/// The command exited with `code`; shows its stderr when not.
+pub fn assert_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn cmd() -> assert_cmd::Command {
     cmd_in(&temp_dir())
 }
