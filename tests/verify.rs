@@ -127,7 +127,8 @@ fn untampered_migration_verifies_clean_across_session_settings() {
     // by key ranges, on its chunks' bounds, to find the keys.
     support::psql(
         &tgt,
-        "UPDATE public.slugs SET title = 'changed' WHERE slug IN ('Slug-4', 'z 19999')",
+        "UPDATE public.slugs SET title = 'changed' WHERE slug IN ('Slug-4', 'z 19999');
+         TRUNCATE public.audit_log",
     );
     let tampered = verify(&src, &tgt, &[]);
     assert_eq!(tampered.code, 3, "{}", tampered.stderr);
@@ -145,6 +146,14 @@ fn untampered_migration_verifies_clean_across_session_settings() {
         (Some(2), Some(0))
     );
     assert_eq!(table(&tampered.report, "measurements")["match"], true);
+    // A keyless table emptied on the target (a heap of no blocks there).
+    let audit = table(&tampered.report, "audit_log");
+    assert_eq!(audit["split"], "blocks");
+    assert_eq!(audit["target_rows"], 0);
+    assert!(audit["source_rows"].as_u64().unwrap() > 0);
+    assert_eq!(audit["missing"], audit["source_rows"]);
+    assert_eq!(audit["extra"], 0);
+    assert_eq!(audit["mismatches"], serde_json::json!([]));
 }
 
 #[test]
