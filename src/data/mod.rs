@@ -345,14 +345,18 @@ async fn plan(
             ))
             .with_fix("empty it (TRUNCATE) or migrate into an empty database"));
         }
-        let ranges = split::ranges(coordinator.client(), t, settings.copy.chunk_bytes).await?;
-        let mut t = t.clone();
-        if matches!(ranges.first(), Some(chunk::Range::Ctid { .. })) {
-            // Also a keyed table whose key is scattered over the heap.
-            t.splitter = Splitter::Ctid;
+        let (splitter, ranges) =
+            split::ranges(coordinator.client(), t, settings.copy.chunk_bytes).await?;
+        if matches!(splitter, Splitter::Ctid) && ranges.len() > 1 {
             tracing::info!(table = %t.label(), chunks = ranges.len(), note = store::CTID_NOTE, "split by ctid");
         }
-        plan.push((t, ranges));
+        plan.push((
+            Table {
+                splitter,
+                ..t.clone()
+            },
+            ranges,
+        ));
     }
     chunk::largest_first(&mut plan, |(t, _)| (t.bytes, t.label()));
     let tx = client.transaction().await.map_err(|e| {

@@ -23,17 +23,19 @@ const SCATTERED_MIN_CHUNKS: usize = 3;
 /// scattered: each key range's rows lie on most of the table's pages.
 const SCATTERED: f64 = 0.5;
 
+/// The table's chunks, and the splitter they were cut with: a keyed table
+/// whose key is scattered over the heap is cut by ctid.
 pub async fn ranges(
     client: &impl GenericClient,
     table: &Table,
     chunk_bytes: u64,
-) -> Result<Vec<Range>> {
+) -> Result<(Splitter, Vec<Range>)> {
     let n = chunk::chunk_count(table.bytes, chunk_bytes);
     if n < 2 {
-        return Ok(vec![Range::Whole]);
+        return Ok((table.splitter.clone(), vec![Range::Whole]));
     }
-    match &table.splitter {
-        Splitter::Ctid => Ok(chunk::ctid_ranges(table.heap_blocks, n)),
+    let ranges = match &table.splitter {
+        Splitter::Ctid => chunk::ctid_ranges(table.heap_blocks, n),
         Splitter::Key(key) => {
             let (mut sample, blocks) = sample_keys(client, table, key, n).await?;
             // A key scattered over the heap (random uuids) makes every
@@ -44,19 +46,21 @@ pub async fn ranges(
             let correlation = chunk::order_correlation(&blocks);
             if n >= SCATTERED_MIN_CHUNKS && sample.len() >= n * 4 && correlation.abs() < SCATTERED {
                 tracing::info!(table = %table.label(), correlation = format!("{correlation:.2}"), "key scattered over the heap: split by ctid");
-                return Ok(chunk::ctid_ranges(table.heap_blocks, n));
+                return Ok((Splitter::Ctid, chunk::ctid_ranges(table.heap_blocks, n)));
             }
             if sample.len() < n * 4 {
                 sample = ordered_keys(client, table, key, n).await?;
             }
             let points = chunk::split_points(&sample, n);
-            if !strictly_increasing(client, table, key, &points).await? {
+            if strictly_increasing(client, table, key, &points).await? {
+                chunk::key_ranges(points)
+            } else {
                 tracing::warn!(table = %table.label(), "split points do not sort back in key order, copying the table as one chunk");
-                return Ok(vec![Range::Whole]);
+                vec![Range::Whole]
             }
-            Ok(chunk::key_ranges(points))
         }
-    }
+    };
+    Ok((table.splitter.clone(), ranges))
 }
 
 /// The select list (key columns as text, aliased `k0`, `k1`, ...) and the

@@ -117,6 +117,8 @@ async fn verify(
         catalog::tables(&tgt.client, Side::Target)
     )?;
     let mut works = Vec::new();
+    // Each work's source table, by the same index.
+    let mut sources = Vec::new();
     for (id, st) in &src_tables {
         let Some(tt) = tgt_tables.get(id) else {
             continue; // a schema inventory difference, judged there
@@ -127,6 +129,7 @@ async fn verify(
                 Split::Keys(key_ranges(&src.client, &tgt.client, run, st, &work, settings).await?);
         }
         works.push(work);
+        sources.push(st);
     }
     let total_units: usize = works.iter().map(|w| w.split.len()).sum();
     let jobs = settings.copy.jobs.min(total_units).max(1);
@@ -153,10 +156,7 @@ async fn verify(
         let (mut results, workers) = table::run_jobs(Arc::clone(&works), workers, first).await?;
         let mut narrowing = Vec::new();
         for t in table::block_mismatches(&works, &mut results) {
-            let (work, st) = (
-                &works[t],
-                &src_tables[&(works[t].schema.clone(), works[t].name.clone())],
-            );
+            let (work, st) = (&works[t], sources[t]);
             tracing::info!(schema = %work.schema, table = %work.name, "table differs, narrowing by key ranges");
             let ranges = if work.key.is_empty() {
                 vec![ranges::Range::default()]
@@ -193,8 +193,8 @@ async fn verify(
     let objects = storage::check(settings, &src.client, &tgt.client, opts.deep).await?;
 
     let mut per_table: Vec<Vec<table::RangeResult>> = works.iter().map(|_| Vec::new()).collect();
-    for r in results {
-        per_table[r.table].push(r);
+    for (t, r) in results {
+        per_table[t].push(r);
     }
     let tables = works
         .iter()

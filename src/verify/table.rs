@@ -77,14 +77,20 @@ impl Split {
 /// One unit of work on one table.
 #[derive(Debug, Clone)]
 pub enum Unit {
-    /// The first pass over one of the table's key ranges, narrowed when the
-    /// two sides differ.
-    Range(usize),
-    /// The first pass over one block part of each side.
-    Part(usize),
+    /// The first pass over one key range, narrowed when the two sides differ.
+    Range(Range),
+    /// The first pass over one block part of each side: its block bounds
+    /// `[lo, hi)` on the source and on the target.
+    Part {
+        source: BlockBounds,
+        target: BlockBounds,
+    },
     /// Narrowing a key range of a table whose block parts' totals differed.
     Narrow(Range),
 }
+
+/// Block bounds `[lo, hi)`; `None` is open.
+pub type BlockBounds = (Option<u64>, Option<u64>);
 
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -124,20 +130,7 @@ impl TableWork {
         )
     }
 
-    fn part_sql(&self, part: usize, side: Side) -> String {
-        let Split::Blocks {
-            parts,
-            source_blocks,
-            target_blocks,
-        } = self.split
-        else {
-            unreachable!("block parts of a table split by key")
-        };
-        let blocks = match side {
-            Side::Source => source_blocks,
-            Side::Target => target_blocks,
-        };
-        let (lo, hi) = part_bounds(blocks, parts, part);
+    fn part_sql(&self, (lo, hi): BlockBounds) -> String {
         let pred = crate::data::chunk::Range::Ctid { lo, hi }.predicate(&[]);
         copy_sql(
             &self.schema,
@@ -151,22 +144,26 @@ impl TableWork {
 
     /// The first pass's jobs for this table.
     pub fn jobs(&self, table: usize) -> Vec<Job> {
-        let unit: fn(usize) -> Unit = match self.split {
-            Split::Keys(_) => Unit::Range,
-            Split::Blocks { .. } => Unit::Part,
+        let units: Vec<Unit> = match &self.split {
+            Split::Keys(ranges) => ranges.iter().cloned().map(Unit::Range).collect(),
+            Split::Blocks {
+                parts,
+                source_blocks,
+                target_blocks,
+            } => (0..*parts)
+                .map(|i| Unit::Part {
+                    source: part_bounds(*source_blocks, *parts, i),
+                    target: part_bounds(*target_blocks, *parts, i),
+                })
+                .collect(),
         };
-        (0..self.split.len())
-            .map(|i| Job {
-                table,
-                unit: unit(i),
-            })
-            .collect()
+        units.into_iter().map(|unit| Job { table, unit }).collect()
     }
 }
 
-/// Block bounds `[lo, hi)` of part `i` of `parts` over `blocks` blocks; the
-/// first is open below and the last above, so the parts cover every row.
-fn part_bounds(blocks: u64, parts: usize, i: usize) -> (Option<u64>, Option<u64>) {
+/// Block bounds of part `i` of `parts` over `blocks` blocks; the first is
+/// open below and the last above, so the parts cover every row.
+fn part_bounds(blocks: u64, parts: usize, i: usize) -> BlockBounds {
     let parts = parts.max(1) as u64;
     let i = i as u64;
     let at = |j: u64| blocks * j / parts;
@@ -243,7 +240,6 @@ pub fn diff_maps(mut source: RowMap, mut target: RowMap) -> RangeDiff {
 /// The outcome of one range.
 #[derive(Debug)]
 pub struct RangeResult {
-    pub table: usize,
     pub source: Digest,
     pub target: Digest,
     pub elapsed: Duration,
@@ -251,10 +247,8 @@ pub struct RangeResult {
 }
 
 impl RangeResult {
-    /// A result whose table the worker loop fills in.
     fn new(source: Digest, target: Digest, started: Instant, diff: Option<RangeDiff>) -> Self {
         RangeResult {
-            table: 0,
             source,
             target,
             elapsed: started.elapsed(),
@@ -263,13 +257,16 @@ impl RangeResult {
     }
 }
 
+/// A result and the index of its table.
+pub type TableResult = (usize, RangeResult);
+
 /// Runs `jobs` with one worker per connection pair; returns one result per
 /// job and the connections, for a next pass under the same snapshots.
 pub async fn run_jobs(
     tables: Arc<Vec<TableWork>>,
     workers: Vec<(Client, Client)>,
     mut jobs: Vec<Job>,
-) -> Result<(Vec<RangeResult>, Vec<(Client, Client)>)> {
+) -> Result<(Vec<TableResult>, Vec<(Client, Client)>)> {
     // Big tables first, so the slowest one does not start last.
     jobs.sort_by_key(|j| std::cmp::Reverse(tables[j.table].bytes));
     let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
@@ -284,13 +281,8 @@ pub async fn run_jobs(
                 let Some(job) = job else { break };
                 let work = &tables[job.table];
                 let result = match job.unit {
-                    Unit::Range(i) => {
-                        let Split::Keys(ranges) = &work.split else {
-                            unreachable!("a key range of a table split by blocks")
-                        };
-                        range(&src, &tgt, work, &ranges[i]).await?
-                    }
-                    Unit::Part(i) => part(&src, &tgt, work, i).await?,
+                    Unit::Range(r) => range(&src, &tgt, work, &r).await?,
+                    Unit::Part { source, target } => part(&src, &tgt, work, source, target).await?,
                     Unit::Narrow(r) => narrow(&src, &tgt, work, &r, Instant::now()).await?,
                 };
                 out.push((job.table, result));
@@ -303,10 +295,7 @@ pub async fn run_jobs(
     while let Some(joined) = set.join_next().await {
         let (part, pair) =
             joined.map_err(|e| Error::failure(format!("verify worker stopped: {e}")))??;
-        results.extend(part.into_iter().map(|(table, mut r)| {
-            r.table = table;
-            r
-        }));
+        results.extend(part);
         back.push(pair);
     }
     Ok((results, back))
@@ -350,13 +339,22 @@ async fn narrow(
 
 /// One block part of each side: digests of different rows, which only
 /// compare once summed over the table.
-async fn part(src: &Client, tgt: &Client, work: &TableWork, part: usize) -> Result<RangeResult> {
+async fn part(
+    src: &Client,
+    tgt: &Client,
+    work: &TableWork,
+    source_bounds: BlockBounds,
+    target_bounds: BlockBounds,
+) -> Result<RangeResult> {
     let started = Instant::now();
     let form = Form {
         binary: work.binary,
         ordered: false,
     };
-    let sql = |side| work.part_sql(part, side);
+    let sql = |side| match side {
+        Side::Source => work.part_sql(source_bounds),
+        Side::Target => work.part_sql(target_bounds),
+    };
     let ((source, _), (target, _)) = both(src, tgt, work, sql, form, false).await?;
     Ok(RangeResult::new(source, target, started, None))
 }
@@ -381,16 +379,16 @@ async fn both(
 /// The tables split by blocks whose totals differ, to be narrowed by key
 /// ranges. Their first-pass digests are cleared from `results` (the
 /// narrowing's replace them), their time is kept.
-pub fn block_mismatches(tables: &[TableWork], results: &mut [RangeResult]) -> Vec<usize> {
+pub fn block_mismatches(tables: &[TableWork], results: &mut [TableResult]) -> Vec<usize> {
     let mut sums: Vec<(Digest, Digest)> = vec![Default::default(); tables.len()];
-    for r in results.iter() {
-        sums[r.table].0.merge(&r.source);
-        sums[r.table].1.merge(&r.target);
+    for (t, r) in results.iter() {
+        sums[*t].0.merge(&r.source);
+        sums[*t].1.merge(&r.target);
     }
     let differing: Vec<usize> = (0..tables.len())
         .filter(|&t| matches!(tables[t].split, Split::Blocks { .. }) && sums[t].0 != sums[t].1)
         .collect();
-    for r in results.iter_mut().filter(|r| differing.contains(&r.table)) {
+    for (_, r) in results.iter_mut().filter(|(t, _)| differing.contains(t)) {
         r.source = Digest::default();
         r.target = Digest::default();
     }
@@ -611,7 +609,6 @@ mod tests {
 
     fn result(src: RowMap, tgt: RowMap) -> RangeResult {
         RangeResult {
-            table: 0,
             source: Digest::default(),
             target: Digest::default(),
             elapsed: Duration::ZERO,
