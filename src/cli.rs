@@ -229,7 +229,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 sample: args.sample,
                 changes: args.changes.clone(),
             };
-            let outcome = crate::verify::run(&settings, &opts).await?;
+            // With --json stdout carries the report alone, so no progress events.
+            let mode = crate::progress::Mode::detect(false, cli.json || cli.global.quiet);
+            let outcome = crate::verify::run(&settings, &opts, mode).await?;
             let report = &outcome.report;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(report)?);

@@ -39,6 +39,7 @@ const LINE_EVERY: Duration = Duration::from_secs(10);
 
 pub struct Progress {
     mode: Mode,
+    stage: String,
     started: Instant,
     state: Mutex<State>,
 }
@@ -74,6 +75,7 @@ impl Progress {
         };
         let p = Progress {
             mode,
+            stage: stage.to_string(),
             started: Instant::now(),
             state: Mutex::new(State {
                 total,
@@ -138,12 +140,13 @@ impl Progress {
             s.last_line = Instant::now();
             let secs = self.started.elapsed().as_secs_f64().max(0.001);
             tracing::info!(
-                moved_mib = s.moved / (1024 * 1024),
+                stage = %self.stage,
+                mib = s.moved / (1024 * 1024),
                 estimated_mib = s.total / (1024 * 1024),
                 mib_per_s = format!("{:.1}", s.moved as f64 / secs / 1048576.0),
                 chunks_done = s.chunks_done,
                 chunks = s.chunks_total,
-                "copying"
+                "progress"
             );
         }
     }
@@ -162,6 +165,20 @@ impl Progress {
             tracing::debug!(table, chunk = ordinal, rows, bytes, "chunk done");
         }
         self.event(serde_json::json!({"event": "chunk_done", "table": table, "chunk": ordinal, "rows": rows, "bytes": bytes, "chunks_done": done, "chunks": total}));
+    }
+
+    /// Work found along the way (verify narrowing a table that differs).
+    pub fn add_work(&self, bytes: u64, chunks: u64) {
+        let mut s = self.lock();
+        s.total += bytes;
+        s.chunks_total += chunks;
+        if let Some(bar) = &s.overall {
+            bar.set_length(s.total.max(s.moved));
+        }
+        drop(s);
+        self.event(
+            serde_json::json!({"event": "work_added", "bytes_estimated": bytes, "chunks": chunks}),
+        );
     }
 
     /// A chunk attempt ended without success: its bytes no longer count.

@@ -130,8 +130,38 @@ fn untampered_migration_verifies_clean_across_session_settings() {
         "UPDATE public.slugs SET title = 'changed' WHERE slug IN ('Slug-4', 'z 19999');
          TRUNCATE public.audit_log",
     );
-    let tampered = verify(&src, &tgt, &[]);
+    // With --json, stdout is the report alone; debug logs show each unit done.
+    let tampered = verify_with(
+        &src,
+        &tgt,
+        &["--json"],
+        &[("SUPAMIGRATE_LOG", "supamigrate=debug")],
+    );
     assert_eq!(tampered.code, 3, "{}", tampered.stderr);
+    let printed: serde_json::Value = serde_json::from_str(&tampered.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON report: {e}\n{}", tampered.stdout));
+    assert_eq!(printed, tampered.report);
+    let units = |t: &str| {
+        let needle = format!("chunk done table=\"public.{t}\"");
+        tampered
+            .stderr
+            .lines()
+            .filter(|l| l.contains(&needle))
+            .count() as u64
+    };
+    // measurements: its first pass only; slugs: its block parts, then its
+    // key ranges when narrowed.
+    assert_eq!(
+        units("measurements"),
+        table(&tampered.report, "measurements")["ranges"]
+            .as_u64()
+            .unwrap()
+    );
+    assert!(
+        units("slugs") > table(&tampered.report, "slugs")["ranges"].as_u64().unwrap(),
+        "{}",
+        tampered.stderr
+    );
     let slugs = table(&tampered.report, "slugs");
     assert_eq!(slugs["match"], false);
     assert_eq!(

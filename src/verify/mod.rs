@@ -34,6 +34,7 @@ pub use report::Report;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage, StageState};
 use crate::pg::{Endpoint, Side};
+use crate::progress::{self, Progress};
 use crate::settings::Settings;
 use catalog::Table;
 use ranges::KeyCol;
@@ -59,7 +60,7 @@ pub struct Outcome {
 }
 
 /// Runs a full verification and records it in the ledger.
-pub async fn run(settings: &Settings, opts: &Options) -> Result<Outcome> {
+pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> Result<Outcome> {
     // Everything that can be wrong with the input is checked before the
     // ledger is touched, so bad usage writes nothing.
     let source = settings.source()?.clone();
@@ -73,7 +74,17 @@ pub async fn run(settings: &Settings, opts: &Options) -> Result<Outcome> {
     ledger
         .set_stage(Stage::Verify, StageState::Running, serde_json::json!({}))
         .await?;
-    match verify(settings, opts, &source, &target, &rules, ledger.run_id()).await {
+    match verify(
+        settings,
+        opts,
+        &source,
+        &target,
+        &rules,
+        ledger.run_id(),
+        mode,
+    )
+    .await
+    {
         Ok(outcome) => {
             let id = record(&ledger, &outcome).await?;
             ledger
@@ -105,6 +116,7 @@ async fn verify(
     target: &Endpoint,
     rules: &[Explanation],
     run: &str,
+    mode: progress::Mode,
 ) -> Result<Outcome> {
     let started_at = Utc::now();
     let clock = Instant::now();
@@ -147,13 +159,20 @@ async fn verify(
         )?);
     }
     let works = Arc::new(works);
+    let progress = Arc::new(Progress::new(
+        mode,
+        "verify",
+        works.iter().map(|w| w.both_bytes()).sum(),
+        total_units as u64,
+    ));
     let rows = async {
         let first = works
             .iter()
             .enumerate()
             .flat_map(|(i, w)| w.jobs(i))
             .collect();
-        let (mut results, workers) = table::run_jobs(Arc::clone(&works), workers, first).await?;
+        let (mut results, workers) =
+            table::run_jobs(Arc::clone(&works), workers, first, &progress).await?;
         let mut narrowing = Vec::new();
         for t in table::block_mismatches(&works, &mut results) {
             let (work, st) = (&works[t], sources[t]);
@@ -163,18 +182,21 @@ async fn verify(
             } else {
                 key_ranges(&src.client, &tgt.client, run, st, work, settings).await?
             };
-            narrowing.extend(ranges.into_iter().map(|r| table::Job {
+            progress.add_work(work.both_bytes(), ranges.len() as u64);
+            narrowing.extend(ranges.into_iter().enumerate().map(|(i, r)| table::Job {
                 table: t,
+                ordinal: i as i32,
                 unit: table::Unit::Narrow(r),
             }));
         }
         if !narrowing.is_empty() {
             results.extend(
-                table::run_jobs(Arc::clone(&works), workers, narrowing)
+                table::run_jobs(Arc::clone(&works), workers, narrowing, &progress)
                     .await?
                     .0,
             );
         }
+        progress.finish();
         Ok::<_, Error>(results)
     };
     let side_checks = async {
@@ -279,6 +301,7 @@ fn plan_table(src: &Table, tgt: &Table, chunk_bytes: u64) -> TableWork {
         schema: src.schema.clone(),
         name: src.name.clone(),
         bytes: src.bytes,
+        target_bytes: tgt.bytes,
         columns,
         split,
         binary,

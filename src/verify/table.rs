@@ -17,6 +17,7 @@
 //! key ranges, as above.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,7 @@ use super::ranges::{compared_columns, predicate, KeyCol, Range};
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
 use crate::pg::Side;
+use crate::progress::Progress;
 
 /// One table as both sides will read it.
 #[derive(Debug, Clone)]
@@ -35,6 +37,7 @@ pub struct TableWork {
     pub schema: String,
     pub name: String,
     pub bytes: i64,
+    pub target_bytes: i64,
     /// Key columns first, then the others, in source order: the line layout.
     pub columns: Vec<String>,
     /// Empty for a table compared as a multiset.
@@ -95,6 +98,8 @@ pub type BlockBounds = (Option<u64>, Option<u64>);
 #[derive(Debug, Clone)]
 pub struct Job {
     pub table: usize,
+    /// The unit's number within its table and pass, for progress.
+    pub ordinal: i32,
     pub unit: Unit,
 }
 
@@ -116,6 +121,15 @@ const NARROW: Form = Form {
 const STREAM_BATCH: usize = 64 * 1024;
 
 impl TableWork {
+    pub fn label(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+
+    /// Both sides' sizes: what progress expects a full read to stream.
+    pub fn both_bytes(&self) -> u64 {
+        (self.bytes.max(0) + self.target_bytes.max(0)) as u64
+    }
+
     fn sql(&self, range: &Range, side: Side, form: Form) -> String {
         let pred = predicate(&self.key, range, side);
         // Ordered as the range predicate compares, so that both sides sort alike.
@@ -157,7 +171,15 @@ impl TableWork {
                 })
                 .collect(),
         };
-        units.into_iter().map(|unit| Job { table, unit }).collect()
+        units
+            .into_iter()
+            .enumerate()
+            .map(|(i, unit)| Job {
+                table,
+                ordinal: i as i32,
+                unit,
+            })
+            .collect()
     }
 }
 
@@ -266,6 +288,7 @@ pub async fn run_jobs(
     tables: Arc<Vec<TableWork>>,
     workers: Vec<(Client, Client)>,
     mut jobs: Vec<Job>,
+    progress: &Arc<Progress>,
 ) -> Result<(Vec<TableResult>, Vec<(Client, Client)>)> {
     // Big tables first, so the slowest one does not start last.
     jobs.sort_by_key(|j| std::cmp::Reverse(tables[j.table].bytes));
@@ -274,17 +297,28 @@ pub async fn run_jobs(
     for (src, tgt) in workers {
         let queue = Arc::clone(&queue);
         let tables = Arc::clone(&tables);
+        let progress = Arc::clone(progress);
         set.spawn(async move {
             let mut out = Vec::new();
             loop {
                 let job = queue.lock().expect("queue lock").pop_front();
                 let Some(job) = job else { break };
                 let work = &tables[job.table];
-                let result = match job.unit {
-                    Unit::Range(r) => range(&src, &tgt, work, &r).await?,
-                    Unit::Part { source, target } => part(&src, &tgt, work, source, target).await?,
-                    Unit::Narrow(r) => narrow(&src, &tgt, work, &r, Instant::now()).await?,
+                let label = work.label();
+                progress.chunk_started(&label, job.ordinal);
+                let meter = Meter::new(&progress, &label);
+                let on = Sides {
+                    src: &src,
+                    tgt: &tgt,
+                    work,
+                    meter: &meter,
                 };
+                let result = match job.unit {
+                    Unit::Range(r) => range(on, &r).await?,
+                    Unit::Part { source, target } => part(on, source, target).await?,
+                    Unit::Narrow(r) => narrow(on, &r, Instant::now()).await?,
+                };
+                progress.chunk_done(&label, job.ordinal, result.source.rows, meter.total());
                 out.push((job.table, result));
             }
             Ok::<_, Error>((out, (src, tgt)))
@@ -301,17 +335,57 @@ pub async fn run_jobs(
     Ok((results, back))
 }
 
-async fn range(src: &Client, tgt: &Client, work: &TableWork, range: &Range) -> Result<RangeResult> {
+/// Counts the bytes a unit streams and passes them on to progress.
+struct Meter<'a> {
+    progress: &'a Progress,
+    label: &'a str,
+    total: AtomicU64,
+}
+
+impl<'a> Meter<'a> {
+    fn new(progress: &'a Progress, label: &'a str) -> Self {
+        Meter {
+            progress,
+            label,
+            total: AtomicU64::new(0),
+        }
+    }
+
+    fn add(&self, n: u64) {
+        self.total.fetch_add(n, Ordering::Relaxed);
+        self.progress.bytes(self.label, n);
+    }
+
+    fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+}
+
+/// Bytes a read gathers before telling the meter: rows are far smaller,
+/// and the progress display needs no finer steps.
+const METER_STEP: u64 = 1 << 20;
+
+/// What one unit reads with: a worker's connection pair, the table, the meter.
+#[derive(Clone, Copy)]
+struct Sides<'a> {
+    src: &'a Client,
+    tgt: &'a Client,
+    work: &'a TableWork,
+    meter: &'a Meter<'a>,
+}
+
+async fn range(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
+    let work = on.work;
     let started = Instant::now();
     let first = Form {
         binary: work.binary,
         ordered: work.ordered,
     };
     let sql = |side| work.sql(range, side, first);
-    let ((source, _), (target, _)) = both(src, tgt, work, sql, first, false).await?;
+    let ((source, _), (target, _)) = both(on, sql, first, false).await?;
     if source != target {
         tracing::info!(schema = %work.schema, table = %work.name, "range differs, narrowing to keys");
-        let narrowed = narrow(src, tgt, work, range, started).await?;
+        let narrowed = narrow(on, range, started).await?;
         if narrowed.source == narrowed.target {
             tracing::warn!(schema = %work.schema, table = %work.name, "the first pass's digests differ but every row's text form is equal; the text form decides");
         }
@@ -324,15 +398,9 @@ async fn range(src: &Client, tgt: &Client, work: &TableWork, range: &Range) -> R
 /// hash on both sides. Narrowing always reads text: its key fields are what
 /// reports show, and text is the canonical form. Its digests replace the
 /// first pass's, so both sides of a range are always compared in one form.
-async fn narrow(
-    src: &Client,
-    tgt: &Client,
-    work: &TableWork,
-    range: &Range,
-    started: Instant,
-) -> Result<RangeResult> {
-    let sql = |side| work.sql(range, side, NARROW);
-    let ((source, smap), (target, tmap)) = both(src, tgt, work, sql, NARROW, true).await?;
+async fn narrow(on: Sides<'_>, range: &Range, started: Instant) -> Result<RangeResult> {
+    let sql = |side| on.work.sql(range, side, NARROW);
+    let ((source, smap), (target, tmap)) = both(on, sql, NARROW, true).await?;
     let diff = Some(diff_maps(smap, tmap));
     Ok(RangeResult::new(source, target, started, diff))
 }
@@ -340,12 +408,11 @@ async fn narrow(
 /// One block part of each side: digests of different rows, which only
 /// compare once summed over the table.
 async fn part(
-    src: &Client,
-    tgt: &Client,
-    work: &TableWork,
+    on: Sides<'_>,
     source_bounds: BlockBounds,
     target_bounds: BlockBounds,
 ) -> Result<RangeResult> {
+    let work = on.work;
     let started = Instant::now();
     let form = Form {
         binary: work.binary,
@@ -355,24 +422,21 @@ async fn part(
         Side::Source => work.part_sql(source_bounds),
         Side::Target => work.part_sql(target_bounds),
     };
-    let ((source, _), (target, _)) = both(src, tgt, work, sql, form, false).await?;
+    let ((source, _), (target, _)) = both(on, sql, form, false).await?;
     Ok(RangeResult::new(source, target, started, None))
 }
 
 /// Reads each side's statement on its connection, both at once.
 async fn both(
-    src: &Client,
-    tgt: &Client,
-    work: &TableWork,
+    on: Sides<'_>,
     sql: impl Fn(Side) -> String,
     form: Form,
     collect: bool,
 ) -> Result<((Digest, RowMap), (Digest, RowMap))> {
     let (ssql, tsql) = (sql(Side::Source), sql(Side::Target));
-    let n = work.key.len();
     tokio::try_join!(
-        read(src, Side::Source, work, &ssql, n, form, collect),
-        read(tgt, Side::Target, work, &tsql, n, form, collect)
+        read(on.src, Side::Source, on, &ssql, form, collect),
+        read(on.tgt, Side::Target, on, &tsql, form, collect)
     )
 }
 
@@ -432,12 +496,13 @@ impl StreamHash {
 async fn read(
     client: &Client,
     side: Side,
-    work: &TableWork,
+    on: Sides<'_>,
     sql: &str,
-    key_len: usize,
     form: Form,
     collect: bool,
 ) -> Result<(Digest, RowMap)> {
+    let work = on.work;
+    let key_len = work.key.len();
     let fail = |e: &tokio_postgres::Error| {
         let err = Error::failure(format!(
             "{side} table {}.{}: reading rows: {}",
@@ -458,6 +523,13 @@ async fn read(
     let mut digest = Digest::default();
     let mut map = RowMap::new();
     let mut ordered = form.ordered.then(StreamHash::new);
+    let mut unmetered = 0u64;
+    let mut meter = |n: usize| {
+        unmetered += n as u64;
+        if unmetered >= METER_STEP {
+            on.meter.add(std::mem::take(&mut unmetered));
+        }
+    };
     let ended_inside = || {
         Error::failure(format!(
             "{side} table {}.{}: the row stream ended inside a row",
@@ -468,6 +540,7 @@ async fn read(
         let mut tuples = TupleSplitter::default();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| fail(&e))?;
+            meter(chunk.len());
             let fed = match &mut ordered {
                 Some(h) => {
                     h.bytes(&chunk);
@@ -489,6 +562,7 @@ async fn read(
         let mut lines = LineSplitter::default();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| fail(&e))?;
+            meter(chunk.len());
             if let Some(h) = &mut ordered {
                 h.bytes(&chunk);
                 lines.feed(&chunk, |_| h.rows += 1);
@@ -516,6 +590,7 @@ async fn read(
     if let Some(h) = ordered {
         h.finish(&mut digest);
     }
+    on.meter.add(unmetered);
     Ok((digest, map))
 }
 

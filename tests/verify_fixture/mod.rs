@@ -97,6 +97,11 @@ pub struct Run {
 }
 
 pub fn verify(src: &str, tgt: &str, extra: &[&str]) -> Run {
+    verify_with(src, tgt, extra, &[])
+}
+
+/// `verify` with more environment variables (they override the defaults).
+pub fn verify_with(src: &str, tgt: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let dir = crate::support::temp_dir();
     let out = crate::support::cmd_in(&dir)
         .env("SUPAMIGRATE_SOURCE_URL", src)
@@ -104,6 +109,7 @@ pub fn verify(src: &str, tgt: &str, extra: &[&str]) -> Run {
         // 1 MiB ranges: the bigger fixture tables are read as several ranges.
         .env("SUPAMIGRATE_COPY_CHUNK_BYTES", "1048576")
         .env("SUPAMIGRATE_COPY_JOBS", "3")
+        .envs(env.iter().copied())
         .args(["verify", "--report-dir", "out"])
         .args(extra)
         .output()
