@@ -57,6 +57,8 @@ fn every_tamper_is_found_and_localised_to_its_key() {
              -- a table without a key
              UPDATE public.audit_log SET action = 'logout'
                WHERE ctid = (SELECT ctid FROM public.audit_log LIMIT 1);
+             -- a table made unlogged (lost on a crash or failover)
+             ALTER TABLE public.memberships SET UNLOGGED;
              -- a sequence behind, an index and a policy missing
              SELECT setval('public.invoice_seq', 1000);
              DROP INDEX public.measurements_device_idx;
@@ -64,6 +66,12 @@ fn every_tamper_is_found_and_localised_to_its_key() {
              -- a difference the change list explains
              CREATE INDEX slugs_extra_idx ON public.slugs (body);",
         ),
+    );
+    // An index left invalid, as by a failed CREATE INDEX CONCURRENTLY.
+    support::target_cluster().superuser_psql(
+        "verify_tamper",
+        "UPDATE pg_catalog.pg_index SET indisvalid = false
+         WHERE indexrelid = 'public.slugs_title_idx'::regclass",
     );
     let changes = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
@@ -173,10 +181,16 @@ fn every_tamper_is_found_and_localised_to_its_key() {
                 false
             ),
             (
+                "index public.slugs_title_idx".into(),
+                "changed".into(),
+                false
+            ),
+            (
                 "policy public.profiles.profiles_write".into(),
                 "missing".into(),
                 false
             ),
+            ("table public.memberships".into(), "changed".into(), false),
             ("index public.slugs_extra_idx".into(), "extra".into(), true),
         ]
     );

@@ -33,6 +33,11 @@ fn queries() -> Vec<(&'static str, String)> {
             "SELECT format('table %I.%I', n.nspname, c.relname),
                     c.relkind::text || ' rls=' || c.relrowsecurity || ' force_rls=' || c.relforcerowsecurity
                     || coalesce(' ' || pg_catalog.pg_get_expr(c.relpartbound, c.oid), '')
+                    -- an unlogged table is emptied by a crash or failover
+                    || CASE c.relpersistence WHEN 'u' THEN ' unlogged' ELSE '' END
+                    -- what logical decoding (Supabase Realtime) sends of old rows
+                    || CASE c.relreplident WHEN 'd' THEN ''
+                         ELSE ' replica_identity=' || c.relreplident::text END
              {rel} WHERE c.relkind IN ('r', 'p', 'f') AND {IN_SCOPE} AND {ext_c}")),
         ("columns", format!(
             "SELECT format('column %I.%I.%I', n.nspname, c.relname, a.attname),
@@ -59,7 +64,11 @@ fn queries() -> Vec<(&'static str, String)> {
              WHERE con.contype <> 'n' AND {IN_SCOPE}
                AND {} AND {}", not_ext("pg_class", "con.conrelid"), not_ext("pg_type", "con.contypid"))),
         ("indexes", format!(
-            "SELECT format('index %I.%I', n.nspname, c.relname), pg_catalog.pg_get_indexdef(i.indexrelid)
+            "SELECT format('index %I.%I', n.nspname, c.relname),
+                    pg_catalog.pg_get_indexdef(i.indexrelid)
+                    -- an invalid index (a failed concurrent build) serves no
+                    -- query and enforces no uniqueness
+                    || CASE WHEN i.indisvalid THEN '' ELSE ' invalid' END
              FROM pg_catalog.pg_index i
              JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -296,6 +296,10 @@ ALTER TABLE public.profiles   ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.uploads    ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.reports    ENABLE ROW LEVEL SECURITY;
 
+-- Supabase Realtime sends whole old rows of a table with a full replica
+-- identity; the target must keep it.
+ALTER TABLE public.businesses REPLICA IDENTITY FULL;
+
 -- (select auth.uid()) rather than auth.uid(): evaluated once per statement
 -- (initPlan), Supabase's recommended form; keep it as is on the target.
 CREATE POLICY "Owners manage their businesses" ON public.businesses
