@@ -89,6 +89,14 @@ echo "   generated $SIZE of table data in $(python3 -c "print(round($(date +%s.%
 pg_dump -d "$URL/src" --schema-only --section=pre-data -f "$WORK/pre.sql"
 
 secs() { python3 -c "print(f'{$2 - $1:.1f}')"; }
+# CPU seconds of the cluster's ended backends (the postmaster's reaped
+# children), read once those of the step before have exited.
+server_cpu() {
+  sleep 1
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' "/proc/$(head -1 "$WORK/data/postmaster.pid")/stat"
+}
+# supamigrate's own CPU seconds (user + system) from a GNU time file.
+own_cpu() { awk '{ printf "%.2f", $2 + $3 }' "$1"; }
 fresh() { q "$URL/postgres" "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; q "$URL/postgres" "CREATE DATABASE $1"; }
 # Each copy is dropped once timed, so that disk holds the source and one
 # copy at a time (larger scales fit where four copies would not).
@@ -127,15 +135,21 @@ for ((round = 1; round <= ROUNDS; round++)); do
   fresh sm
   t0=$(date +%s.%N)
   "$BIN" -q schema "${SM[@]}" >/dev/null
+  c0=$(server_cpu)
   t1=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$WORK/rss_data" "$BIN" -q data "${SM[@]}"
+  /usr/bin/time -f '%M %U %S' -o "$WORK/rss_data" "$BIN" -q data "${SM[@]}"
   t2=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$WORK/rss_fin" "$BIN" -q finalize "${SM[@]}"
+  c1=$(server_cpu)
+  /usr/bin/time -f '%M %U %S' -o "$WORK/rss_fin" "$BIN" -q finalize "${SM[@]}"
   t3=$(date +%s.%N)
+  c2=$(server_cpu)
   # verify exits 3 on differences: that is a failed benchmark, not a timing.
-  /usr/bin/time -f '%M' -o "$WORK/rss_verify" "$BIN" -q verify "${SM[@]}" --report-dir "$WORK/report" >/dev/null
+  /usr/bin/time -f '%M %U %S' -o "$WORK/rss_verify" "$BIN" -q verify "${SM[@]}" --report-dir "$WORK/report" >/dev/null
   t4=$(date +%s.%N)
+  c3=$(server_cpu)
   add sm_data "$(secs "$t1" "$t2")"; add sm_all "$(secs "$t0" "$t3")"; add sm_verify "$(secs "$t3" "$t4")"
+  add cpu_data_srv "$(secs "$c0" "$c1")"; add cpu_data_own "$(own_cpu "$WORK/rss_data")"
+  add cpu_verify_srv "$(secs "$c2" "$c3")"; add cpu_verify_own "$(own_cpu "$WORK/rss_verify")"
   # The servers' share of verify: both sides' rows written by the servers
   # themselves to /dev/null at once ($JOBS block ranges per table and side):
   # no network, no client, no hashing.
@@ -152,7 +166,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   wait
   t1=$(date +%s.%N); add floor "$(secs "$t0" "$t1")"
   drop sm
-  rss=$(( $(sort -n "$WORK/rss_data" "$WORK/rss_fin" "$WORK/rss_verify" | tail -1) / 1024 ))
+  rss=$(( $(cat "$WORK/rss_data" "$WORK/rss_fin" "$WORK/rss_verify" | awk '{ print $1 }' | sort -n | tail -1) / 1024 ))
   RSS=$(( rss > ${RSS:-0} ? rss : ${RSS:-0} ))
 
   echo "   pg_dump -Fd -j$JOBS + pg_restore -j$JOBS"
@@ -196,6 +210,9 @@ if [ -n "${T[pgc]:-}" ]; then
   row "pgcopydb clone" "$(median pgc)" "$(ratio "$(median pgc)" "$raw")"
   echo "  supamigrate full / pgcopydb: $(ratio "$(median sm_all)" "$(median pgc)")"
 fi
+echo "  CPU seconds (servers = both databases' backends; supamigrate = user + system):"
+echo "    data:   servers $(median cpu_data_srv), supamigrate $(median cpu_data_own)"
+echo "    verify: servers $(median cpu_verify_srv), supamigrate $(median cpu_verify_own)"
 echo "  every round (s):"
 for k in raw sm_data sm_all sm_verify floor dump pgc; do
   [ -n "${T[$k]:-}" ] && printf '    %-10s%s\n' "$k" "${T[$k]}"
