@@ -2,7 +2,8 @@
 //! read independently (never trusting the copy-time hashes in the ledger),
 //! each inside one snapshot, range by range in parallel, and hashed in one
 //! canonical representation (`canonical`). Mismatching ranges are narrowed
-//! to the keys that differ (`table`). Sequences, the schema inventory and
+//! to the keys that differ (`table`), folded per table as they come in
+//! (`tally`). Sequences, the schema inventory and
 //! storage objects are compared too. The verdict decides the exit code: 0
 //! only if everything matches, 3 if anything differs.
 //!
@@ -21,9 +22,10 @@ mod sequences;
 mod session;
 mod storage;
 mod table;
+mod tally;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{SecondsFormat, Utc};
@@ -39,6 +41,7 @@ use crate::settings::Settings;
 use catalog::Table;
 use ranges::KeyCol;
 use table::{Split, TableWork};
+use tally::Tally;
 
 /// Mismatch samples per table unless `--sample` says otherwise.
 pub const DEFAULT_SAMPLE: usize = 100;
@@ -165,6 +168,12 @@ async fn verify(
         works.iter().map(|w| w.both_bytes()).sum(),
         total_units as u64,
     ));
+    let tallies: Arc<Vec<Mutex<Tally>>> = Arc::new(
+        works
+            .iter()
+            .map(|w| Mutex::new(Tally::new(!w.key.is_empty(), opts.sample)))
+            .collect(),
+    );
     let rows = async {
         let first = works
             .iter()
@@ -172,7 +181,7 @@ async fn verify(
             .flat_map(|(i, w)| w.jobs(i))
             .collect();
         let (mut results, workers) =
-            table::run_jobs(Arc::clone(&works), workers, first, &progress).await?;
+            table::run_jobs(Arc::clone(&works), workers, first, &progress, &tallies).await?;
         let mut narrowing = Vec::new();
         for t in table::block_mismatches(&works, &mut results) {
             let (work, st) = (&works[t], sources[t]);
@@ -191,7 +200,7 @@ async fn verify(
         }
         if !narrowing.is_empty() {
             results.extend(
-                table::run_jobs(Arc::clone(&works), workers, narrowing, &progress)
+                table::run_jobs(Arc::clone(&works), workers, narrowing, &progress, &tallies)
                     .await?
                     .0,
             );
@@ -221,7 +230,11 @@ async fn verify(
     let tables = works
         .iter()
         .zip(per_table)
-        .map(|(w, rs)| table_report(w, table::finish(rs, !w.key.is_empty(), opts.sample)))
+        .zip(tallies.iter())
+        .map(|((w, rs), tally)| {
+            let mut tally = tally.lock().expect("tally lock");
+            table_report(w, table::finish(rs), &mut tally)
+        })
         .collect();
     let mut report = Report {
         ok: false,
@@ -335,10 +348,14 @@ async fn key_ranges(
     })
 }
 
-fn table_report(work: &TableWork, t: table::TableOutcome) -> report::TableReport {
+fn table_report(
+    work: &TableWork,
+    t: table::TableOutcome,
+    tally: &mut Tally,
+) -> report::TableReport {
     let key_names: Vec<String> = work.key.iter().map(|k| k.name.clone()).collect();
-    let mismatches = t
-        .samples
+    let mismatches = tally
+        .finish()
         .iter()
         .map(|(kind, raw)| report::Mismatch {
             key: key_names
@@ -363,7 +380,7 @@ fn table_report(work: &TableWork, t: table::TableOutcome) -> report::TableReport
         target_rows: t.target.rows,
         source_checksum: t.source.hex(),
         target_checksum: t.target.hex(),
-        matches: t.source == t.target && t.missing + t.extra + t.different == 0,
+        matches: t.source == t.target && tally.missing + tally.extra + tally.different == 0,
         bytes: work.bytes,
         format: if work.binary { "binary" } else { "text" },
         ordered: work.ordered,
@@ -373,9 +390,9 @@ fn table_report(work: &TableWork, t: table::TableOutcome) -> report::TableReport
             Split::Blocks { .. } => "blocks",
         },
         seconds: t.elapsed.as_secs_f64(),
-        missing: t.missing,
-        extra: t.extra,
-        different: t.different,
+        missing: tally.missing,
+        extra: tally.extra,
+        different: tally.different,
         mismatches,
     }
 }

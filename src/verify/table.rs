@@ -26,6 +26,7 @@ use tokio_postgres::Client;
 
 use super::canonical::{self, copy_sql, Digest, LineSplitter, TupleSplitter};
 use super::ranges::{compared_columns, predicate, KeyCol, Range};
+use super::tally::Tally;
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
 use crate::pg::Side;
@@ -199,7 +200,7 @@ pub struct Entry {
     pub count: u64,
 }
 
-type RowMap = HashMap<Vec<u8>, Entry>;
+pub type RowMap = HashMap<Vec<u8>, Entry>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -228,7 +229,7 @@ pub struct RangeDiff {
 }
 
 /// Compares one key's entries from both sides.
-fn classify(src: Entry, tgt: Entry) -> Option<(Kind, u64)> {
+pub fn classify(src: Entry, tgt: Entry) -> Option<(Kind, u64)> {
     if src.hash != tgt.hash {
         Some((Kind::Different, 1))
     } else if tgt.count > src.count {
@@ -289,6 +290,7 @@ pub async fn run_jobs(
     workers: Vec<(Client, Client)>,
     mut jobs: Vec<Job>,
     progress: &Arc<Progress>,
+    tallies: &Arc<Vec<Mutex<Tally>>>,
 ) -> Result<(Vec<TableResult>, Vec<(Client, Client)>)> {
     // Big tables first, so the slowest one does not start last.
     jobs.sort_by_key(|j| std::cmp::Reverse(tables[j.table].bytes));
@@ -298,6 +300,7 @@ pub async fn run_jobs(
         let queue = Arc::clone(&queue);
         let tables = Arc::clone(&tables);
         let progress = Arc::clone(progress);
+        let tallies = Arc::clone(tallies);
         set.spawn(async move {
             let mut out = Vec::new();
             loop {
@@ -313,12 +316,15 @@ pub async fn run_jobs(
                     work,
                     meter: &meter,
                 };
-                let result = match job.unit {
+                let mut result = match job.unit {
                     Unit::Range(r) => range(on, &r).await?,
                     Unit::Part { source, target } => part(on, source, target).await?,
                     Unit::Narrow(r) => narrow(on, &r, Instant::now()).await?,
                 };
                 progress.chunk_done(&label, job.ordinal, result.source.rows, meter.total());
+                if let Some(diff) = result.diff.take() {
+                    tallies[job.table].lock().expect("tally lock").fold(diff);
+                }
                 out.push((job.table, result));
             }
             Ok::<_, Error>((out, (src, tgt)))
@@ -594,82 +600,31 @@ async fn read(
     Ok((digest, map))
 }
 
-/// A table's totals after all its ranges.
+/// A table's digests and time after all its ranges.
 #[derive(Debug, Default)]
 pub struct TableOutcome {
     pub source: Digest,
     pub target: Digest,
     pub elapsed: Duration,
-    pub missing: u64,
-    pub extra: u64,
-    pub different: u64,
-    /// Up to the sample size, keyed tables only: kind and raw key fields.
-    pub samples: Vec<(Kind, Vec<u8>)>,
 }
 
-/// Folds a table's range results, matching one-sided keys across ranges.
-pub fn finish(results: Vec<RangeResult>, keyed: bool, sample: usize) -> TableOutcome {
+/// Sums a table's range results.
+pub fn finish(results: Vec<RangeResult>) -> TableOutcome {
     let mut out = TableOutcome::default();
-    let mut source_only = RowMap::new();
-    let mut target_only = RowMap::new();
-    let mut found = Vec::new();
     for r in results {
         out.source.merge(&r.source);
         out.target.merge(&r.target);
         out.elapsed += r.elapsed;
-        if let Some(d) = r.diff {
-            found.extend(d.found);
-            merge_into(&mut source_only, d.source_only);
-            merge_into(&mut target_only, d.target_only);
-        }
-    }
-    let rest = diff_maps(source_only, target_only);
-    found.extend(rest.found);
-    found.extend(
-        rest.source_only
-            .into_iter()
-            .map(|(k, e)| (Kind::Missing, k, e.count)),
-    );
-    found.extend(
-        rest.target_only
-            .into_iter()
-            .map(|(k, e)| (Kind::Extra, k, e.count)),
-    );
-    // A stable order, so that two runs over the same data report alike.
-    found.sort_by(|a, b| a.1.cmp(&b.1));
-    for (kind, key, n) in found {
-        match kind {
-            Kind::Missing => out.missing += n,
-            Kind::Extra => out.extra += n,
-            Kind::Different => out.different += n,
-        }
-        if keyed && out.samples.len() < sample {
-            out.samples.push((kind, key));
-        }
     }
     out
 }
 
-fn merge_into(into: &mut RowMap, from: RowMap) {
-    for (k, e) in from {
-        into.entry(k)
-            .and_modify(|x| {
-                x.count += e.count;
-                if x.hash != e.hash {
-                    // The same key twice with different rows: never equal to
-                    // the other side's single row.
-                    x.hash = [0; 32];
-                }
-            })
-            .or_insert(e);
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn map(rows: &[(&str, &str)]) -> RowMap {
+    /// A side's map of one range: key -> hash of its row text.
+    pub(crate) fn map(rows: &[(&str, &str)]) -> RowMap {
         let mut m = RowMap::new();
         for (k, v) in rows {
             m.entry(k.as_bytes().to_vec())
@@ -680,15 +635,6 @@ mod tests {
                 });
         }
         m
-    }
-
-    fn result(src: RowMap, tgt: RowMap) -> RangeResult {
-        RangeResult {
-            source: Digest::default(),
-            target: Digest::default(),
-            elapsed: Duration::ZERO,
-            diff: Some(diff_maps(src, tgt)),
-        }
     }
 
     #[test]
@@ -719,35 +665,5 @@ mod tests {
         assert_eq!(d.found, vec![(Kind::Different, b"2".to_vec(), 1)]);
         assert!(d.source_only.contains_key(b"3".as_slice()));
         assert!(d.target_only.contains_key(b"4".as_slice()));
-    }
-
-    #[test]
-    fn keys_in_other_ranges_are_matched_before_reporting() {
-        // Key 5 sits in range 0 on the source and in range 1 on the target.
-        let r0 = result(map(&[("5", "x")]), map(&[]));
-        let r1 = result(map(&[("6", "y")]), map(&[("5", "x"), ("6", "Y")]));
-        let t = finish(vec![r0, r1], true, 10);
-        assert_eq!((t.missing, t.extra, t.different), (0, 0, 1));
-        assert_eq!(t.samples, vec![(Kind::Different, b"6".to_vec())]);
-    }
-
-    #[test]
-    fn samples_are_bounded_but_counts_exact() {
-        let src: Vec<(String, String)> = (0..50).map(|i| (i.to_string(), "v".into())).collect();
-        let refs: Vec<(&str, &str)> = src.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        let t = finish(vec![result(map(&refs), map(&[]))], true, 7);
-        assert_eq!(t.missing, 50);
-        assert_eq!(t.samples.len(), 7);
-    }
-
-    #[test]
-    fn keyless_duplicates_count_as_rows() {
-        let row = canonical::row_hash(b"same");
-        let entry = |count| Entry { hash: row, count };
-        let src = RowMap::from([(row.to_vec(), entry(3))]);
-        let tgt = RowMap::from([(row.to_vec(), entry(1))]);
-        let t = finish(vec![result(src, tgt)], false, 10);
-        assert_eq!((t.missing, t.extra), (2, 0));
-        assert!(t.samples.is_empty());
     }
 }
