@@ -5,8 +5,6 @@
 mod support;
 mod verify_fixture;
 
-use std::process::{Command, Stdio};
-
 use serde_json::{json, Value};
 use verify_fixture::*;
 
@@ -21,22 +19,7 @@ fn edge_pair(name: &str) -> (String, String) {
     let src = sc.superuser_url(name);
     support::psql_file(&src, &fixture("edges.sql"));
     let tgt = support::target_db(name).url;
-    let mut dump = Command::new("pg_dump")
-        .args(["--no-owner", "--no-privileges", "-d", &src])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("pg_dump");
-    let out = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &tgt])
-        .stdin(dump.stdout.take().expect("pg_dump stdout"))
-        .output()
-        .expect("psql");
-    assert!(dump.wait().expect("pg_dump").success(), "pg_dump failed");
-    assert!(
-        out.status.success(),
-        "restoring the edge cases: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    dump_into(&src, &tgt, &[]);
     (src, tgt)
 }
 

@@ -69,8 +69,15 @@ pub fn different_session_settings(name: &str, src: &str, tgt: &str) {
 
 /// Rows and sequence values through pg_dump | psql.
 pub fn copy_rows(src: &str, tgt: &str) {
+    dump_into(src, tgt, &["--data-only"]);
+}
+
+/// `pg_dump --no-owner --no-privileges` of `src` (with `args`) restored into
+/// `tgt` with psql, which stops at the first error.
+pub fn dump_into(src: &str, tgt: &str, args: &[&str]) {
     let mut dump = Command::new("pg_dump")
-        .args(["--data-only", "--no-owner", "--no-privileges", "-d", src])
+        .args(args)
+        .args(["--no-owner", "--no-privileges", "-d", src])
         .stdout(Stdio::piped())
         .spawn()
         .expect("pg_dump");
@@ -82,7 +89,7 @@ pub fn copy_rows(src: &str, tgt: &str) {
     assert!(dump.wait().expect("pg_dump").success(), "pg_dump failed");
     assert!(
         out.status.success(),
-        "loading rows: {}",
+        "restoring the dump: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
