@@ -162,6 +162,15 @@ fn untampered_migration_verifies_clean_across_session_settings() {
         "{}",
         tampered.stderr
     );
+    // Its key ranges are narrowed in sub-ranges of a bounded number of keys.
+    assert!(
+        tampered
+            .stderr
+            .lines()
+            .any(|l| l.contains("narrowing a range in parts") && l.contains("table=slugs")),
+        "{}",
+        tampered.stderr
+    );
     let slugs = table(&tampered.report, "slugs");
     assert_eq!(slugs["match"], false);
     assert_eq!(

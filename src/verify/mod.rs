@@ -319,6 +319,7 @@ fn plan_table(src: &Table, tgt: &Table, chunk_bytes: u64) -> TableWork {
         split,
         binary,
         ordered,
+        narrow_bytes: (chunk_bytes / table::NARROW_SHARE).max(1),
         key,
     }
 }

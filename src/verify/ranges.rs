@@ -8,9 +8,12 @@
 //! serves each range), else in `COLLATE "C"` on both sides, so that the two
 //! servers put every key into the same range.
 
+use futures::{pin_mut, StreamExt};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
+use super::canonical::{copy_sql, decode_fields, LineSplitter};
 use super::catalog::{catalog_err, Table};
+use super::table::TableWork;
 use crate::error::Result;
 use crate::pg::{quote_ident, quote_literal, quote_qualified, Side};
 
@@ -92,6 +95,67 @@ pub fn from_split_points(points: Vec<Vec<String>>) -> Vec<Range> {
     }
     ranges.push(Range { lo, hi: None });
     ranges
+}
+
+/// Sub-ranges of `range` between the sorted, distinct `points` inside it:
+/// together they cover exactly what `range` covers.
+pub fn within(range: &Range, points: Vec<Vec<String>>) -> Vec<Range> {
+    let mut subs = from_split_points(points);
+    if let Some(first) = subs.first_mut() {
+        first.lo = range.lo.clone();
+    }
+    if let Some(last) = subs.last_mut() {
+        last.hi = range.hi.clone();
+    }
+    subs
+}
+
+/// Every `every`-th key of `range` on one side, in the order ranges compare
+/// keys (streamed, nothing else held): split points that cut the range into
+/// parts of about `every` rows of that side.
+pub async fn points_every(
+    client: &Client,
+    side: Side,
+    work: &TableWork,
+    range: &Range,
+    every: u64,
+) -> Result<Vec<Vec<String>>> {
+    let names: Vec<String> = work.key.iter().map(|k| k.name.clone()).collect();
+    let pred = predicate(&work.key, range, side);
+    let order = compared_columns(&work.key);
+    let sql = copy_sql(
+        &work.schema,
+        &work.name,
+        &names,
+        pred.as_deref(),
+        Some(&order),
+        false,
+    );
+    let doing = "choosing where to cut a range for narrowing";
+    let stream = client
+        .copy_out(&sql)
+        .await
+        .map_err(|e| catalog_err(side, doing, &e))?;
+    pin_mut!(stream);
+    let mut lines = LineSplitter::default();
+    let mut seen = 0u64;
+    let mut points = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| catalog_err(side, doing, &e))?;
+        lines.feed(&chunk, |line| {
+            seen += 1;
+            if seen % every == 0 {
+                // Key columns are NOT NULL: every field has a value.
+                points.push(
+                    decode_fields(line)
+                        .into_iter()
+                        .map(Option::unwrap_or_default)
+                        .collect(),
+                );
+            }
+        });
+    }
+    Ok(points)
 }
 
 /// Picks `n - 1` evenly spaced, distinct split points from sorted samples.
@@ -348,6 +412,36 @@ mod tests {
         assert_eq!(r[1].hi, r[2].lo);
         assert_eq!(r[2].hi, None);
         assert_eq!(from_split_points(Vec::new()), vec![Range::default()]);
+    }
+
+    #[test]
+    fn sub_ranges_tile_their_range() {
+        let p = |v: &str| Some(vec![v.to_string()]);
+        let range = Range {
+            lo: p("b"),
+            hi: p("m"),
+        };
+        let subs = within(&range, vec![vec!["d".into()], vec!["g".into()]]);
+        assert_eq!(
+            subs,
+            vec![
+                Range {
+                    lo: p("b"),
+                    hi: p("d")
+                },
+                Range {
+                    lo: p("d"),
+                    hi: p("g")
+                },
+                Range {
+                    lo: p("g"),
+                    hi: p("m")
+                },
+            ]
+        );
+        assert_eq!(within(&range, Vec::new()), vec![range.clone()]);
+        let open = within(&Range::default(), vec![vec!["d".into()]]);
+        assert_eq!((&open[0].lo, &open[1].hi), (&None, &None));
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub struct TableWork {
     /// ordered by the key at no extra cost to the servers and hashes it as
     /// one stream, which blake3 does several times faster than row by row.
     pub ordered: bool,
+    /// A mismatching key range that streamed more than this on a side is
+    /// narrowed in sub-ranges of about this size, bounding the maps of key
+    /// to row hash that narrowing holds (about 150 bytes per row and side).
+    pub narrow_bytes: u64,
 }
 
 /// How the first pass cuts a table.
@@ -219,6 +223,10 @@ impl Kind {
     }
 }
 
+/// The share of `copy.chunk_bytes` narrowed at once: a range of the data
+/// stage's size is narrowed in about this many sub-ranges when it differs.
+pub const NARROW_SHARE: u64 = 8;
+
 /// What differs in one range after narrowing.
 #[derive(Debug, Default)]
 pub struct RangeDiff {
@@ -266,16 +274,14 @@ pub struct RangeResult {
     pub source: Digest,
     pub target: Digest,
     pub elapsed: Duration,
-    pub diff: Option<RangeDiff>,
 }
 
 impl RangeResult {
-    fn new(source: Digest, target: Digest, started: Instant, diff: Option<RangeDiff>) -> Self {
+    fn new(source: Digest, target: Digest, started: Instant) -> Self {
         RangeResult {
             source,
             target,
             elapsed: started.elapsed(),
-            diff,
         }
     }
 }
@@ -315,16 +321,14 @@ pub async fn run_jobs(
                     tgt: &tgt,
                     work,
                     meter: &meter,
+                    tally: &tallies[job.table],
                 };
-                let mut result = match job.unit {
+                let result = match job.unit {
                     Unit::Range(r) => range(on, &r).await?,
                     Unit::Part { source, target } => part(on, source, target).await?,
-                    Unit::Narrow(r) => narrow(on, &r, Instant::now()).await?,
+                    Unit::Narrow(r) => narrow_block_table(on, &r).await?,
                 };
                 progress.chunk_done(&label, job.ordinal, result.source.rows, meter.total());
-                if let Some(diff) = result.diff.take() {
-                    tallies[job.table].lock().expect("tally lock").fold(diff);
-                }
                 out.push((job.table, result));
             }
             Ok::<_, Error>((out, (src, tgt)))
@@ -371,13 +375,15 @@ impl<'a> Meter<'a> {
 /// and the progress display needs no finer steps.
 const METER_STEP: u64 = 1 << 20;
 
-/// What one unit reads with: a worker's connection pair, the table, the meter.
+/// What one unit reads with: a worker's connection pair, the table, the
+/// meter, and the table's tally that narrowing adds what it finds to.
 #[derive(Clone, Copy)]
 struct Sides<'a> {
     src: &'a Client,
     tgt: &'a Client,
     work: &'a TableWork,
     meter: &'a Meter<'a>,
+    tally: &'a Mutex<Tally>,
 }
 
 async fn range(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
@@ -388,16 +394,78 @@ async fn range(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
         ordered: work.ordered,
     };
     let sql = |side| work.sql(range, side, first);
-    let ((source, _), (target, _)) = both(on, sql, first, false).await?;
+    let (src, tgt) = both(on, sql, first, false).await?;
+    let (source, target) = (src.digest, tgt.digest);
     if source != target {
         tracing::info!(schema = %work.schema, table = %work.name, "range differs, narrowing to keys");
-        let narrowed = narrow(on, range, started).await?;
+        let bigger = if src.bytes >= tgt.bytes { &src } else { &tgt };
+        let parts = bigger.bytes.div_ceil(work.narrow_bytes.max(1));
+        let narrowed = if parts > 1 {
+            narrow_in_parts(on, range, bigger, parts, started).await?
+        } else {
+            narrow(on, range, started).await?
+        };
         if narrowed.source == narrowed.target {
             tracing::warn!(schema = %work.schema, table = %work.name, "the first pass's digests differ but every row's text form is equal; the text form decides");
         }
         return Ok(narrowed);
     }
-    Ok(RangeResult::new(source, target, started, None))
+    Ok(RangeResult::new(source, target, started))
+}
+
+/// Narrows a range too big to hold at once (its two maps of key to row hash)
+/// in `parts` sub-ranges, one after another, cut at every so many keys of
+/// the side that streamed more. A key that the other side places into
+/// another sub-range is matched by the tally like one across ranges.
+async fn narrow_in_parts(
+    on: Sides<'_>,
+    range: &Range,
+    bigger: &Read,
+    parts: u64,
+    started: Instant,
+) -> Result<RangeResult> {
+    let client = match bigger.side {
+        Side::Source => on.src,
+        Side::Target => on.tgt,
+    };
+    let every = bigger.digest.rows.div_ceil(parts).max(1);
+    let points = super::ranges::points_every(client, bigger.side, on.work, range, every).await?;
+    narrow_each(on, super::ranges::within(range, points), started).await
+}
+
+/// Rows of a table read by blocks are counted in no key range before it is
+/// narrowed; its key ranges are cut every so many source keys as if rows
+/// were this small, so that no sub-range holds more than `narrow_bytes` of
+/// them (a wider row makes a sub-range smaller than it needs to be).
+const NARROWEST_ROW: u64 = 64;
+
+/// Narrows a key range of a table whose block parts' totals differed, in
+/// sub-ranges cut every `narrow_bytes / NARROWEST_ROW` source keys. Keyless
+/// tables have one range, the whole table, and no key to cut it at.
+async fn narrow_block_table(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
+    let started = Instant::now();
+    if on.work.key.is_empty() {
+        return narrow(on, range, started).await;
+    }
+    let every = (on.work.narrow_bytes / NARROWEST_ROW).max(1);
+    let points = super::ranges::points_every(on.src, Side::Source, on.work, range, every).await?;
+    narrow_each(on, super::ranges::within(range, points), started).await
+}
+
+/// Narrows sub-ranges one after another; their digests add up to the range's.
+async fn narrow_each(on: Sides<'_>, subs: Vec<Range>, started: Instant) -> Result<RangeResult> {
+    let work = on.work;
+    if subs.len() > 1 {
+        tracing::debug!(schema = %work.schema, table = %work.name, parts = subs.len(), "narrowing a range in parts");
+    }
+    let mut out = RangeResult::new(Digest::default(), Digest::default(), started);
+    for sub in &subs {
+        let r = narrow(on, sub, started).await?;
+        out.source.merge(&r.source);
+        out.target.merge(&r.target);
+    }
+    out.elapsed = started.elapsed();
+    Ok(out)
 }
 
 /// Reads one key range again, text row by row, mapping each key to its row
@@ -406,9 +474,12 @@ async fn range(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
 /// first pass's, so both sides of a range are always compared in one form.
 async fn narrow(on: Sides<'_>, range: &Range, started: Instant) -> Result<RangeResult> {
     let sql = |side| on.work.sql(range, side, NARROW);
-    let ((source, smap), (target, tmap)) = both(on, sql, NARROW, true).await?;
-    let diff = Some(diff_maps(smap, tmap));
-    Ok(RangeResult::new(source, target, started, diff))
+    let (src, tgt) = both(on, sql, NARROW, true).await?;
+    on.tally
+        .lock()
+        .expect("tally lock")
+        .fold(diff_maps(src.map, tgt.map));
+    Ok(RangeResult::new(src.digest, tgt.digest, started))
 }
 
 /// One block part of each side: digests of different rows, which only
@@ -428,8 +499,18 @@ async fn part(
         Side::Source => work.part_sql(source_bounds),
         Side::Target => work.part_sql(target_bounds),
     };
-    let ((source, _), (target, _)) = both(on, sql, form, false).await?;
-    Ok(RangeResult::new(source, target, started, None))
+    let (src, tgt) = both(on, sql, form, false).await?;
+    Ok(RangeResult::new(src.digest, tgt.digest, started))
+}
+
+/// What one side's read of a range gave.
+struct Read {
+    side: Side,
+    digest: Digest,
+    /// With `collect`: key (or, keyless, row hash) to entry.
+    map: RowMap,
+    /// Bytes streamed.
+    bytes: u64,
 }
 
 /// Reads each side's statement on its connection, both at once.
@@ -438,7 +519,7 @@ async fn both(
     sql: impl Fn(Side) -> String,
     form: Form,
     collect: bool,
-) -> Result<((Digest, RowMap), (Digest, RowMap))> {
+) -> Result<(Read, Read)> {
     let (ssql, tsql) = (sql(Side::Source), sql(Side::Target));
     tokio::try_join!(
         read(on.src, Side::Source, on, &ssql, form, collect),
@@ -506,7 +587,7 @@ async fn read(
     sql: &str,
     form: Form,
     collect: bool,
-) -> Result<(Digest, RowMap)> {
+) -> Result<Read> {
     let work = on.work;
     let key_len = work.key.len();
     let fail = |e: &tokio_postgres::Error| {
@@ -530,7 +611,9 @@ async fn read(
     let mut map = RowMap::new();
     let mut ordered = form.ordered.then(StreamHash::new);
     let mut unmetered = 0u64;
+    let mut bytes = 0u64;
     let mut meter = |n: usize| {
+        bytes += n as u64;
         unmetered += n as u64;
         if unmetered >= METER_STEP {
             on.meter.add(std::mem::take(&mut unmetered));
@@ -597,7 +680,12 @@ async fn read(
         h.finish(&mut digest);
     }
     on.meter.add(unmetered);
-    Ok((digest, map))
+    Ok(Read {
+        side,
+        digest,
+        map,
+        bytes,
+    })
 }
 
 /// A table's digests and time after all its ranges.
