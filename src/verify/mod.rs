@@ -20,6 +20,7 @@ mod ranges;
 mod report;
 mod sequences;
 mod session;
+mod spill;
 mod storage;
 mod table;
 mod tally;
@@ -171,7 +172,7 @@ async fn verify(
     let tallies: Arc<Vec<Mutex<Tally>>> = Arc::new(
         works
             .iter()
-            .map(|w| Mutex::new(Tally::new(!w.key.is_empty(), opts.sample)))
+            .map(|_| Mutex::new(Tally::new(opts.sample)))
             .collect(),
     );
     let rows = async {

@@ -26,6 +26,7 @@ use tokio_postgres::Client;
 
 use super::canonical::{self, copy_sql, Digest, LineSplitter, TupleSplitter};
 use super::ranges::{compared_columns, predicate, KeyCol, Range};
+use super::spill::{self, Spill};
 use super::tally::Tally;
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
@@ -445,11 +446,59 @@ const NARROWEST_ROW: u64 = 64;
 async fn narrow_block_table(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
     let started = Instant::now();
     if on.work.key.is_empty() {
-        return narrow(on, range, started).await;
+        return narrow_keyless(on, started).await;
     }
     let every = (on.work.narrow_bytes / NARROWEST_ROW).max(1);
     let points = super::ranges::points_every(on.src, Side::Source, on.work, range, every).await?;
     narrow_each(on, super::ranges::within(range, points), started).await
+}
+
+/// Compares a keyless table as two multisets of row hashes, spilled to disk
+/// partitioned and compared partition by partition: exact counts of missing
+/// and extra rows in the memory of one partition.
+async fn narrow_keyless(on: Sides<'_>, started: Instant) -> Result<RangeResult> {
+    let work = on.work;
+    let spill_err = |e: std::io::Error| {
+        Error::failure(format!(
+            "table {}.{}: keeping row hashes in temporary files: {e}",
+            work.schema, work.name
+        ))
+        .with_fix("free space in the temporary directory (TMPDIR), or point TMPDIR elsewhere")
+    };
+    let mut source = Spill::new().map_err(spill_err)?;
+    let mut target = Spill::new().map_err(spill_err)?;
+    let whole = Range::default();
+    let (ssql, tsql) = (
+        work.sql(&whole, Side::Source, NARROW),
+        work.sql(&whole, Side::Target, NARROW),
+    );
+    let (src, tgt) = tokio::try_join!(
+        read(
+            on.src,
+            Side::Source,
+            on,
+            &ssql,
+            NARROW,
+            Keep::Hashes(&mut source)
+        ),
+        read(
+            on.tgt,
+            Side::Target,
+            on,
+            &tsql,
+            NARROW,
+            Keep::Hashes(&mut target)
+        )
+    )?;
+    let (missing, extra) = tokio::task::spawn_blocking(move || spill::compare(source, target))
+        .await
+        .map_err(|e| Error::failure(format!("comparing row hashes stopped: {e}")))?
+        .map_err(spill_err)?;
+    on.tally
+        .lock()
+        .expect("tally lock")
+        .add_unkeyed(missing, extra);
+    Ok(RangeResult::new(src.digest, tgt.digest, started))
 }
 
 /// Narrows sub-ranges one after another; their digests add up to the range's.
@@ -503,11 +552,20 @@ async fn part(
     Ok(RangeResult::new(src.digest, tgt.digest, started))
 }
 
+/// What a read keeps of each row besides the digest.
+enum Keep<'s> {
+    Nothing,
+    /// Key to entry, in memory (narrowing a keyed table).
+    Keys,
+    /// Row hashes, on disk (narrowing a keyless table).
+    Hashes(&'s mut Spill),
+}
+
 /// What one side's read of a range gave.
 struct Read {
     side: Side,
     digest: Digest,
-    /// With `collect`: key (or, keyless, row hash) to entry.
+    /// With [`Keep::Keys`]: key to entry.
     map: RowMap,
     /// Bytes streamed.
     bytes: u64,
@@ -518,12 +576,13 @@ async fn both(
     on: Sides<'_>,
     sql: impl Fn(Side) -> String,
     form: Form,
-    collect: bool,
+    keys: bool,
 ) -> Result<(Read, Read)> {
     let (ssql, tsql) = (sql(Side::Source), sql(Side::Target));
+    let keep = || if keys { Keep::Keys } else { Keep::Nothing };
     tokio::try_join!(
-        read(on.src, Side::Source, on, &ssql, form, collect),
-        read(on.tgt, Side::Target, on, &tsql, form, collect)
+        read(on.src, Side::Source, on, &ssql, form, keep()),
+        read(on.tgt, Side::Target, on, &tsql, form, keep())
     )
 }
 
@@ -577,16 +636,15 @@ impl StreamHash {
 }
 
 /// Streams one range. Unordered, each row is hashed on its own and the
-/// hashes summed; ordered, the whole stream is one hash. With `collect`
-/// (text, unordered), also maps each key (the whole row hash when keyless)
-/// to its entry.
+/// hashes summed; ordered, the whole stream is one hash. Text, unordered
+/// reads also keep what `keep` asks for of each row.
 async fn read(
     client: &Client,
     side: Side,
     on: Sides<'_>,
     sql: &str,
     form: Form,
-    collect: bool,
+    mut keep: Keep<'_>,
 ) -> Result<Read> {
     let work = on.work;
     let key_len = work.key.len();
@@ -660,15 +718,14 @@ async fn read(
             lines.feed(&chunk, |line| {
                 let hash = canonical::row_hash(line);
                 digest.add_row(&hash);
-                if collect {
-                    let key = if key_len == 0 {
-                        hash.to_vec()
-                    } else {
-                        canonical::key_prefix(line, key_len).to_vec()
-                    };
-                    map.entry(key)
-                        .and_modify(|e| e.count += 1)
-                        .or_insert(Entry { hash, count: 1 });
+                match &mut keep {
+                    Keep::Nothing => {}
+                    Keep::Keys => {
+                        map.entry(canonical::key_prefix(line, key_len).to_vec())
+                            .and_modify(|e| e.count += 1)
+                            .or_insert(Entry { hash, count: 1 });
+                    }
+                    Keep::Hashes(spill) => spill.push(&hash),
                 }
             });
         }

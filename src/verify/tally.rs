@@ -21,7 +21,6 @@ pub const HELD_KEYS: usize = 200_000;
 
 #[derive(Debug)]
 pub struct Tally {
-    keyed: bool,
     sample: usize,
     held: usize,
     source_only: RowMap,
@@ -33,13 +32,12 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn new(keyed: bool, sample: usize) -> Self {
-        Self::holding(keyed, sample, HELD_KEYS)
+    pub fn new(sample: usize) -> Self {
+        Self::holding(sample, HELD_KEYS)
     }
 
-    fn holding(keyed: bool, sample: usize, held: usize) -> Self {
+    fn holding(sample: usize, held: usize) -> Self {
         Tally {
-            keyed,
             sample,
             held,
             source_only: RowMap::new(),
@@ -51,7 +49,7 @@ impl Tally {
         }
     }
 
-    /// Adds what one range's narrowing found.
+    /// Adds what one range's narrowing of a keyed table found.
     pub fn fold(&mut self, diff: RangeDiff) {
         for (kind, key, n) in diff.found {
             self.count(kind, key, n);
@@ -62,6 +60,12 @@ impl Tally {
         for (key, entry) in diff.target_only {
             self.one_sided(false, key, entry);
         }
+    }
+
+    /// Counts of a keyless table, compared as a whole: no keys to sample.
+    pub fn add_unkeyed(&mut self, missing: u64, extra: u64) {
+        self.missing += missing;
+        self.extra += extra;
     }
 
     fn one_sided(&mut self, source: bool, key: Vec<u8>, entry: Entry) {
@@ -100,7 +104,7 @@ impl Tally {
             Kind::Extra => self.extra += n,
             Kind::Different => self.different += n,
         }
-        if self.keyed && self.sample > 0 {
+        if self.sample > 0 {
             self.samples.insert(key, kind);
             if self.samples.len() > self.sample {
                 self.samples.pop_last();
@@ -126,7 +130,6 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::canonical::row_hash;
     use crate::verify::table::diff_maps;
     use crate::verify::table::tests::map;
 
@@ -137,7 +140,7 @@ mod tests {
     #[test]
     fn keys_in_other_ranges_are_matched_before_reporting() {
         // Key 5 sits in range 0 on the source and in range 1 on the target.
-        let mut t = Tally::new(true, 10);
+        let mut t = Tally::new(10);
         t.fold(diff_maps(map(&[("5", "x")]), map(&[])));
         t.fold(diff_maps(
             map(&[("6", "y")]),
@@ -151,7 +154,7 @@ mod tests {
     #[test]
     fn samples_are_the_smallest_keys_whatever_the_order_ranges_finish_in() {
         let keys: Vec<String> = (0..50).map(|i| format!("{i:02}")).collect();
-        let mut t = Tally::new(true, 7);
+        let mut t = Tally::new(7);
         // Ranges finish in reverse key order, ten keys each.
         for chunk in keys.chunks(10).rev() {
             let rows: Vec<(&str, &str)> = chunk.iter().map(|k| (k.as_str(), "v")).collect();
@@ -166,7 +169,7 @@ mod tests {
 
     #[test]
     fn one_sided_keys_beyond_the_limit_are_counted_not_held() {
-        let mut t = Tally::holding(true, 3, 4);
+        let mut t = Tally::holding(3, 4);
         // Ten ranges with one source-only key each: s0 to s3 are held.
         for i in 0..10 {
             t.fold(diff_maps(map(&[(format!("s{i}").as_str(), "v")]), map(&[])));
@@ -179,17 +182,5 @@ mod tests {
         t.finish();
         assert_eq!(totals(&t), (9, 1, 0));
         assert!(t.source_only.is_empty() && t.target_only.is_empty());
-    }
-
-    #[test]
-    fn keyless_duplicates_count_as_rows() {
-        let row = row_hash(b"same");
-        let entry = |count| Entry { hash: row, count };
-        let src = RowMap::from([(row.to_vec(), entry(3))]);
-        let tgt = RowMap::from([(row.to_vec(), entry(1))]);
-        let mut t = Tally::new(false, 10);
-        t.fold(diff_maps(src, tgt));
-        assert!(t.finish().is_empty());
-        assert_eq!(totals(&t), (2, 0, 0));
     }
 }
