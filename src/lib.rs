@@ -15,6 +15,7 @@ pub mod plan;
 pub mod progress;
 pub mod schema;
 pub mod settings;
+pub mod shutdown;
 pub mod verify;
 
 pub use error::{Error, Kind, Result};

@@ -6,6 +6,10 @@
 mod support;
 mod verify_fixture;
 
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
 use verify_fixture::*;
 
 #[test]
@@ -193,6 +197,84 @@ fn untampered_migration_verifies_clean_across_session_settings() {
     assert_eq!(audit["missing"], audit["source_rows"]);
     assert_eq!(audit["extra"], 0);
     assert_eq!(audit["mismatches"], serde_json::json!([]));
+}
+
+#[test]
+fn ctrl_c_stops_verify_without_a_report_and_says_to_run_it_again() {
+    let (src, tgt) = migrated("verify_sigint");
+    // A lock held on the target keeps verify waiting inside its first reads
+    // for as long as the test needs.
+    let mut holder = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &tgt])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(
+        holder.stdin.as_mut().unwrap(),
+        "BEGIN; LOCK TABLE public.measurements IN ACCESS EXCLUSIVE MODE;"
+    )
+    .unwrap();
+    let until = |what: &str, sql: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while support::psql(&tgt, sql) == "0" {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    until(
+        "the lock was never taken",
+        "SELECT count(*) FROM pg_locks WHERE relation = 'public.measurements'::regclass
+         AND mode = 'AccessExclusiveLock' AND granted",
+    );
+
+    let dir = support::temp_dir();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("supamigrate"));
+    cmd.env_clear()
+        .current_dir(&dir)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &dir)
+        .env("SUPAMIGRATE_SOURCE_URL", &src)
+        .env("SUPAMIGRATE_TARGET_URL", &tgt)
+        .args(["verify", "--report-dir", "out"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in support::aws_env() {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    until(
+        "verify never waited for the lock",
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE application_name = 'supamigrate' AND wait_event_type = 'Lock'",
+    );
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    support::assert_exit(&out, 1);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        stderr.contains("run `supamigrate verify` again"),
+        "{stderr}"
+    );
+    assert!(!dir.join("out/report.json").exists());
+    assert_eq!(
+        support::psql(
+            &tgt,
+            "SELECT state FROM supamigrate.stage_states WHERE stage = 'verify' AND is_current"
+        ),
+        "interrupted"
+    );
+
+    // Lock released: the next verify runs to its verdict.
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    let run = verify(&src, &tgt, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
 #[test]

@@ -224,7 +224,7 @@ enum Drive {
 /// and the connection's end rolls the chunk's transaction back.
 async fn drive(set: &mut JoinSet<Result<()>>, shared: &Shared) -> Drive {
     let mut first_error = None;
-    let signal = shutdown_signal();
+    let signal = crate::shutdown::signal();
     tokio::pin!(signal);
     loop {
         tokio::select! {
@@ -250,28 +250,6 @@ async fn drive(set: &mut JoinSet<Result<()>>, shared: &Shared) -> Drive {
     match first_error {
         Some(e) => Drive::Failed(e),
         None => Drive::Done,
-    }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -78,17 +78,26 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
     ledger
         .set_stage(Stage::Verify, StageState::Running, serde_json::json!({}))
         .await?;
-    match verify(
-        settings,
-        opts,
-        &source,
-        &target,
-        &rules,
-        ledger.run_id(),
-        mode,
-    )
-    .await
-    {
+    // Dropping the verification on a signal closes its connections, which
+    // ends the servers' reads; no report is written and the verdict of the
+    // last complete verify stays the latest.
+    let run_id = ledger.run_id().to_string();
+    let finished = tokio::select! {
+        result = verify(settings, opts, &source, &target, &rules, &run_id, mode) => Some(result),
+        () = crate::shutdown::signal() => None,
+    };
+    let Some(result) = finished else {
+        ledger
+            .set_stage(
+                Stage::Verify,
+                StageState::Interrupted,
+                serde_json::json!({"reason": "interrupted"}),
+            )
+            .await?;
+        return Err(Error::failure("verify: interrupted; no report was written")
+            .with_fix("run `supamigrate verify` again"));
+    };
+    match result {
         Ok(outcome) => {
             let id = record(&ledger, &outcome).await?;
             ledger
