@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const MATRIX: &str = include_str!("data/matrix.sql");
@@ -163,22 +163,14 @@ fn spawn_data(src: &str, tgt: &str, jobs: &str) -> Child {
 }
 
 fn spawn_data_chunked(src: &str, tgt: &str, jobs: &str, chunk_bytes: &str) -> Child {
-    let dir = support::temp_dir();
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("supamigrate"));
-    c.env_clear()
-        .current_dir(&dir)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &dir)
-        .env("SUPAMIGRATE_LOG", "supamigrate=info")
+    support::spawnable_in(&support::temp_dir())
         .env("SUPAMIGRATE_COPY_CHUNK_BYTES", chunk_bytes)
         .env("SUPAMIGRATE_COPY_JOBS", jobs)
         .args(["data", "--json", "--source-url", src, "--target-url", tgt])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in support::aws_env() {
-        c.env(k, v);
-    }
-    c.spawn().expect("starting supamigrate")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting supamigrate")
 }
 
 type Events = std::io::Lines<std::io::BufReader<std::process::ChildStdout>>;
@@ -389,11 +381,7 @@ fn ctrl_c_rolls_back_running_chunks_and_says_how_to_resume() {
         done += usize::from(e["event"] == "chunk_done");
         done >= 2
     });
-    let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
+    support::interrupt(&child);
     let rest = watch(&mut lines, |_| false);
     let (code, stderr) = finish(child);
     assert_eq!(

@@ -143,6 +143,67 @@ fn finalize_builds_what_the_source_has_and_resumes() {
     assert!(summary["steps_skipped"].as_u64().unwrap() > 10, "{stdout}");
 }
 
+#[test]
+fn ctrl_c_keeps_finished_steps_and_says_how_to_resume() {
+    let src = support::source_db("fin_sigint_src");
+    let tgt = support::target_db("fin_sigint_tgt");
+    support::psql(&src.url, SOURCE);
+    support::psql(&tgt.url, TARGET);
+    support::cmd()
+        .args(["data", "--source-url", &src.url, "--target-url", &tgt.url])
+        .assert()
+        .success();
+
+    // A lock on one table holds its steps back; the others can finish.
+    let lock = support::LockHolder::take(&tgt.url, "fin.items");
+    let child = support::spawnable_in(&support::temp_dir())
+        .args([
+            "finalize",
+            "--source-url",
+            &src.url,
+            "--target-url",
+            &tgt.url,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    support::wait_for_lock_wait(&tgt.url);
+    support::interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    support::assert_exit(&out, 1);
+    assert!(
+        stderr.contains("resume with `supamigrate finalize`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        support::psql(
+            &tgt.url,
+            "SELECT state FROM supamigrate.stage_states WHERE stage = 'finalize' AND is_current"
+        ),
+        "interrupted"
+    );
+    // No step on the locked table got its done mark.
+    assert_eq!(
+        support::psql(
+            &tgt.url,
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = 'fin' AND tablename = 'items'"
+        ),
+        "0"
+    );
+
+    drop(lock);
+    finalize_json(&src.url, &tgt.url);
+    for (what, sql) in INVENTORY {
+        assert_eq!(
+            support::psql(&src.url, sql),
+            support::psql(&tgt.url, sql),
+            "{what} differ"
+        );
+    }
+}
+
 /// Runs `finalize --json` with 3 jobs; its summary line and all of stdout.
 fn finalize_json(src: &str, tgt: &str) -> (serde_json::Value, String) {
     let out = support::cmd()

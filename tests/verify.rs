@@ -6,9 +6,7 @@
 mod support;
 mod verify_fixture;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
 use verify_fixture::*;
 
@@ -204,55 +202,18 @@ fn ctrl_c_stops_verify_without_a_report_and_says_to_run_it_again() {
     let (src, tgt) = migrated("verify_sigint");
     // A lock held on the target keeps verify waiting inside its first reads
     // for as long as the test needs.
-    let mut holder = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &tgt])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(
-        holder.stdin.as_mut().unwrap(),
-        "BEGIN; LOCK TABLE public.measurements IN ACCESS EXCLUSIVE MODE;"
-    )
-    .unwrap();
-    let until = |what: &str, sql: &str| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while support::psql(&tgt, sql) == "0" {
-            assert!(Instant::now() < deadline, "{what}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    until(
-        "the lock was never taken",
-        "SELECT count(*) FROM pg_locks WHERE relation = 'public.measurements'::regclass
-         AND mode = 'AccessExclusiveLock' AND granted",
-    );
-
+    let lock = support::LockHolder::take(&tgt, "public.measurements");
     let dir = support::temp_dir();
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("supamigrate"));
-    cmd.env_clear()
-        .current_dir(&dir)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &dir)
+    let child = support::spawnable_in(&dir)
         .env("SUPAMIGRATE_SOURCE_URL", &src)
         .env("SUPAMIGRATE_TARGET_URL", &tgt)
         .args(["verify", "--report-dir", "out"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in support::aws_env() {
-        cmd.env(k, v);
-    }
-    let child = cmd.spawn().unwrap();
-    until(
-        "verify never waited for the lock",
-        "SELECT count(*) FROM pg_stat_activity
-         WHERE application_name = 'supamigrate' AND wait_event_type = 'Lock'",
-    );
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(sent.success());
+    support::wait_for_lock_wait(&tgt);
+    support::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     support::assert_exit(&out, 1);
@@ -271,8 +232,7 @@ fn ctrl_c_stops_verify_without_a_report_and_says_to_run_it_again() {
     );
 
     // Lock released: the next verify runs to its verdict.
-    drop(holder.stdin.take());
-    holder.wait().unwrap();
+    drop(lock);
     let run = verify(&src, &tgt, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }

@@ -86,21 +86,37 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
         .set_stage(Stage::Finalize, StageState::Running, serde_json::json!({}))
         .await?;
     let started = std::time::Instant::now();
-    let result = match post_data_steps(&source, &ledger).await {
-        Ok(post_data) => run_steps(settings, &source, &target, &ledger, post_data, mode).await,
-        Err(e) => Err(e),
+    let steps = async {
+        let post_data = post_data_steps(&source, &ledger).await?;
+        run_steps(settings, &source, &target, &ledger, post_data, mode).await
     };
-    let (state, detail) = match &result {
-        Ok((done, skipped)) => (
+    // On a signal the running steps are dropped: their connections close and
+    // the server rolls each one back with its ledger row; finished steps stay.
+    let finished = tokio::select! {
+        result = steps => Some(result),
+        () = crate::shutdown::signal() => None,
+    };
+    let (state, detail) = match &finished {
+        Some(Ok((done, skipped))) => (
             StageState::Done,
             serde_json::json!({"steps_done": done, "steps_skipped": skipped}),
         ),
-        Err(e) => (
+        Some(Err(e)) => (
             StageState::Failed,
             serde_json::json!({"error": e.to_string()}),
         ),
+        None => (
+            StageState::Interrupted,
+            serde_json::json!({"reason": "interrupted"}),
+        ),
     };
     ledger.set_stage(Stage::Finalize, state, detail).await?;
+    let Some(result) = finished else {
+        return Err(Error::failure(
+            "finalize: interrupted; running steps were rolled back, finished steps are kept",
+        )
+        .with_fix("resume with `supamigrate finalize`"));
+    };
     let (done, skipped) = result?;
     Ok(Summary {
         ok: true,

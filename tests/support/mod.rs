@@ -297,7 +297,14 @@ fn scratch() -> &'static Path {
 }
 
 pub fn cmd_in(dir: &Path) -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("supamigrate").expect("binary built");
+    assert_cmd::Command::from_std(spawnable_in(dir))
+}
+
+/// The binary in `dir` with a clean environment (PATH, HOME, the test AWS
+/// settings, info logs) as a plain `Command`, for tests that spawn it and
+/// signal it while it runs.
+pub fn spawnable_in(dir: &Path) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("supamigrate"));
     c.env_clear()
         .current_dir(dir)
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -307,4 +314,70 @@ pub fn cmd_in(dir: &Path) -> assert_cmd::Command {
         c.env(k, v);
     }
     c
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to a running child.
+pub fn interrupt(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success(), "kill -INT failed");
+}
+
+/// Polls `sql` on `url` until it returns something other than 0, for at
+/// most 20 s; `what` names what never happened.
+pub fn wait_until(url: &str, sql: &str, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while psql(url, sql) == "0" {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A psql session on `url` that holds an ACCESS EXCLUSIVE lock on `table`
+/// until it is dropped (its stdin closes, its transaction ends).
+pub struct LockHolder(std::process::Child);
+
+impl LockHolder {
+    pub fn take(url: &str, table: &str) -> LockHolder {
+        use std::io::Write;
+        let mut child = Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("psql");
+        writeln!(
+            child.stdin.as_mut().expect("psql stdin"),
+            "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;"
+        )
+        .expect("writing to psql");
+        wait_until(
+            url,
+            &format!(
+                "SELECT count(*) FROM pg_locks WHERE relation = '{table}'::regclass
+                 AND mode = 'AccessExclusiveLock' AND granted"
+            ),
+            "the lock was never taken",
+        );
+        LockHolder(child)
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until a supamigrate connection on `url` waits for a lock.
+pub fn wait_for_lock_wait(url: &str) {
+    wait_until(
+        url,
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE application_name = 'supamigrate' AND wait_event_type = 'Lock'",
+        "supamigrate never waited for the lock",
+    );
 }
