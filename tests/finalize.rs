@@ -89,15 +89,7 @@ const INVENTORY: &[(&str, &str)] = &[
 
 #[test]
 fn finalize_builds_what_the_source_has_and_resumes() {
-    let src = support::source_db("fin_src");
-    let tgt = support::target_db("fin_tgt");
-    support::psql(&src.url, SOURCE);
-    support::psql(&tgt.url, TARGET);
-
-    support::cmd()
-        .args(["data", "--source-url", &src.url, "--target-url", &tgt.url])
-        .assert()
-        .success();
+    let (src, tgt) = after_data("fin");
     // Writes after the data snapshot must not move the target's sequences.
     support::psql(&src.url, "SELECT nextval('fin.counter')");
     let expected_counter = "counter 6t";
@@ -145,14 +137,7 @@ fn finalize_builds_what_the_source_has_and_resumes() {
 
 #[test]
 fn ctrl_c_keeps_finished_steps_and_says_how_to_resume() {
-    let src = support::source_db("fin_sigint_src");
-    let tgt = support::target_db("fin_sigint_tgt");
-    support::psql(&src.url, SOURCE);
-    support::psql(&tgt.url, TARGET);
-    support::cmd()
-        .args(["data", "--source-url", &src.url, "--target-url", &tgt.url])
-        .assert()
-        .success();
+    let (src, tgt) = after_data("fin_sigint");
 
     // A lock on one table holds its steps back; the others can finish.
     let lock = support::LockHolder::take(&tgt.url, "fin.items");
@@ -202,6 +187,19 @@ fn ctrl_c_keeps_finished_steps_and_says_how_to_resume() {
             "{what} differ"
         );
     }
+}
+
+/// The fixture's source and a target after `data`: rows, no post-data.
+fn after_data(name: &str) -> (support::TestDb, support::TestDb) {
+    let src = support::source_db(&format!("{name}_src"));
+    let tgt = support::target_db(&format!("{name}_tgt"));
+    support::psql(&src.url, SOURCE);
+    support::psql(&tgt.url, TARGET);
+    support::cmd()
+        .args(["data", "--source-url", &src.url, "--target-url", &tgt.url])
+        .assert()
+        .success();
+    (src, tgt)
 }
 
 /// Runs `finalize --json` with 3 jobs; its summary line and all of stdout.
