@@ -24,3 +24,12 @@ pub async fn signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+/// Runs `work` unless a signal comes first; `None` when it did, and `work`
+/// is dropped where it stood.
+pub async fn unless_interrupted<F: std::future::Future>(work: F) -> Option<F::Output> {
+    tokio::select! {
+        done = work => Some(done),
+        () = signal() => None,
+    }
+}

@@ -92,10 +92,7 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     };
     // On a signal the running steps are dropped: their connections close and
     // the server rolls each one back with its ledger row; finished steps stay.
-    let finished = tokio::select! {
-        result = steps => Some(result),
-        () = crate::shutdown::signal() => None,
-    };
+    let finished = crate::shutdown::unless_interrupted(steps).await;
     let (state, detail) = match &finished {
         Some(Ok((done, skipped))) => (
             StageState::Done,

@@ -82,11 +82,8 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
     // ends the servers' reads; no report is written and the verdict of the
     // last complete verify stays the latest.
     let run_id = ledger.run_id().to_string();
-    let finished = tokio::select! {
-        result = verify(settings, opts, &source, &target, &rules, &run_id, mode) => Some(result),
-        () = crate::shutdown::signal() => None,
-    };
-    let Some(result) = finished else {
+    let verified = verify(settings, opts, &source, &target, &rules, &run_id, mode);
+    let Some(result) = crate::shutdown::unless_interrupted(verified).await else {
         ledger
             .set_stage(
                 Stage::Verify,
@@ -233,18 +230,11 @@ async fn verify(
     let (results, (sequences, differences)) = tokio::try_join!(rows, side_checks)?;
     let objects = storage::check(settings, &src.client, &tgt.client, opts.deep).await?;
 
-    let mut per_table: Vec<Vec<table::RangeResult>> = works.iter().map(|_| Vec::new()).collect();
-    for (t, r) in results {
-        per_table[t].push(r);
-    }
     let tables = works
         .iter()
-        .zip(per_table)
+        .zip(table::totals(works.len(), &results))
         .zip(tallies.iter())
-        .map(|((w, rs), tally)| {
-            let mut tally = tally.lock().expect("tally lock");
-            table_report(w, table::finish(rs), &mut tally)
-        })
+        .map(|((w, t), tally)| table_report(w, t, tally.lock().expect("tally lock").finish()))
         .collect();
     let mut report = Report {
         ok: false,
@@ -362,11 +352,11 @@ async fn key_ranges(
 fn table_report(
     work: &TableWork,
     t: table::TableOutcome,
-    tally: &mut Tally,
+    found: tally::Differences,
 ) -> report::TableReport {
     let key_names: Vec<String> = work.key.iter().map(|k| k.name.clone()).collect();
-    let mismatches = tally
-        .finish()
+    let mismatches = found
+        .samples
         .iter()
         .map(|(kind, raw)| report::Mismatch {
             key: key_names
@@ -391,7 +381,7 @@ fn table_report(
         target_rows: t.target.rows,
         source_checksum: t.source.hex(),
         target_checksum: t.target.hex(),
-        matches: t.source == t.target && tally.missing + tally.extra + tally.different == 0,
+        matches: t.source == t.target && found.total() == 0,
         bytes: work.bytes,
         format: if work.binary { "binary" } else { "text" },
         ordered: work.ordered,
@@ -401,9 +391,9 @@ fn table_report(
             Split::Blocks { .. } => "blocks",
         },
         seconds: t.elapsed.as_secs_f64(),
-        missing: tally.missing,
-        extra: tally.extra,
-        different: tally.different,
+        missing: found.missing,
+        extra: found.extra,
+        different: found.different,
         mismatches,
     }
 }

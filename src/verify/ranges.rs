@@ -11,9 +11,8 @@
 use futures::{pin_mut, StreamExt};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-use super::canonical::{copy_sql, decode_fields, LineSplitter};
+use super::canonical::{decode_fields, LineSplitter};
 use super::catalog::{catalog_err, Table};
-use super::table::TableWork;
 use crate::error::Result;
 use crate::pg::{quote_ident, quote_literal, quote_qualified, Side};
 
@@ -110,30 +109,18 @@ pub fn within(range: &Range, points: Vec<Vec<String>>) -> Vec<Range> {
     subs
 }
 
-/// Every `every`-th key of `range` on one side, in the order ranges compare
-/// keys (streamed, nothing else held): split points that cut the range into
-/// parts of about `every` rows of that side.
+/// Every `every`-th key streamed by `sql` (one side's keys of a range, in
+/// the order ranges compare them; nothing else is held): split points that
+/// cut the range into parts of about `every` rows of that side.
 pub async fn points_every(
     client: &Client,
     side: Side,
-    work: &TableWork,
-    range: &Range,
+    sql: &str,
     every: u64,
 ) -> Result<Vec<Vec<String>>> {
-    let names: Vec<String> = work.key.iter().map(|k| k.name.clone()).collect();
-    let pred = predicate(&work.key, range, side);
-    let order = compared_columns(&work.key);
-    let sql = copy_sql(
-        &work.schema,
-        &work.name,
-        &names,
-        pred.as_deref(),
-        Some(&order),
-        false,
-    );
     let doing = "choosing where to cut a range for narrowing";
     let stream = client
-        .copy_out(&sql)
+        .copy_out(sql)
         .await
         .map_err(|e| catalog_err(side, doing, &e))?;
     pin_mut!(stream);

@@ -150,6 +150,22 @@ impl TableWork {
         )
     }
 
+    /// The key columns of `range` on one side, in the order ranges compare
+    /// keys: where to cut a range for narrowing.
+    pub fn key_sql(&self, range: &Range, side: Side) -> String {
+        let names: Vec<String> = self.key.iter().map(|k| k.name.clone()).collect();
+        let pred = predicate(&self.key, range, side);
+        let order = compared_columns(&self.key);
+        copy_sql(
+            &self.schema,
+            &self.name,
+            &names,
+            pred.as_deref(),
+            Some(&order),
+            false,
+        )
+    }
+
     fn part_sql(&self, (lo, hi): BlockBounds) -> String {
         let pred = crate::data::chunk::Range::Ctid { lo, hi }.predicate(&[]);
         copy_sql(
@@ -387,6 +403,15 @@ struct Sides<'a> {
     tally: &'a Mutex<Tally>,
 }
 
+impl<'a> Sides<'a> {
+    fn client(&self, side: Side) -> &'a Client {
+        match side {
+            Side::Source => self.src,
+            Side::Target => self.tgt,
+        }
+    }
+}
+
 async fn range(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
     let work = on.work;
     let started = Instant::now();
@@ -395,7 +420,7 @@ async fn range(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
         ordered: work.ordered,
     };
     let sql = |side| work.sql(range, side, first);
-    let (src, tgt) = both(on, sql, first, false).await?;
+    let (src, tgt) = both(on, sql, first, (Keep::Nothing, Keep::Nothing)).await?;
     let (source, target) = (src.digest, tgt.digest);
     if source != target {
         tracing::info!(schema = %work.schema, table = %work.name, "range differs, narrowing to keys");
@@ -425,12 +450,10 @@ async fn narrow_in_parts(
     parts: u64,
     started: Instant,
 ) -> Result<RangeResult> {
-    let client = match bigger.side {
-        Side::Source => on.src,
-        Side::Target => on.tgt,
-    };
+    let side = bigger.side;
     let every = bigger.digest.rows.div_ceil(parts).max(1);
-    let points = super::ranges::points_every(client, bigger.side, on.work, range, every).await?;
+    let sql = on.work.key_sql(range, side);
+    let points = super::ranges::points_every(on.client(side), side, &sql, every).await?;
     narrow_each(on, super::ranges::within(range, points), started).await
 }
 
@@ -446,17 +469,18 @@ const NARROWEST_ROW: u64 = 64;
 async fn narrow_block_table(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
     let started = Instant::now();
     if on.work.key.is_empty() {
-        return narrow_keyless(on, started).await;
+        return narrow_keyless(on, range, started).await;
     }
     let every = (on.work.narrow_bytes / NARROWEST_ROW).max(1);
-    let points = super::ranges::points_every(on.src, Side::Source, on.work, range, every).await?;
+    let sql = on.work.key_sql(range, Side::Source);
+    let points = super::ranges::points_every(on.src, Side::Source, &sql, every).await?;
     narrow_each(on, super::ranges::within(range, points), started).await
 }
 
 /// Compares a keyless table as two multisets of row hashes, spilled to disk
 /// partitioned and compared partition by partition: exact counts of missing
 /// and extra rows in the memory of one partition.
-async fn narrow_keyless(on: Sides<'_>, started: Instant) -> Result<RangeResult> {
+async fn narrow_keyless(on: Sides<'_>, range: &Range, started: Instant) -> Result<RangeResult> {
     let work = on.work;
     let spill_err = |e: std::io::Error| {
         Error::failure(format!(
@@ -467,29 +491,9 @@ async fn narrow_keyless(on: Sides<'_>, started: Instant) -> Result<RangeResult> 
     };
     let mut source = Spill::new().map_err(spill_err)?;
     let mut target = Spill::new().map_err(spill_err)?;
-    let whole = Range::default();
-    let (ssql, tsql) = (
-        work.sql(&whole, Side::Source, NARROW),
-        work.sql(&whole, Side::Target, NARROW),
-    );
-    let (src, tgt) = tokio::try_join!(
-        read(
-            on.src,
-            Side::Source,
-            on,
-            &ssql,
-            NARROW,
-            Keep::Hashes(&mut source)
-        ),
-        read(
-            on.tgt,
-            Side::Target,
-            on,
-            &tsql,
-            NARROW,
-            Keep::Hashes(&mut target)
-        )
-    )?;
+    let sql = |side| work.sql(range, side, NARROW);
+    let keep = (Keep::Hashes(&mut source), Keep::Hashes(&mut target));
+    let (src, tgt) = both(on, sql, NARROW, keep).await?;
     let (missing, extra) = tokio::task::spawn_blocking(move || spill::compare(source, target))
         .await
         .map_err(|e| Error::failure(format!("comparing row hashes stopped: {e}")))?
@@ -523,7 +527,7 @@ async fn narrow_each(on: Sides<'_>, subs: Vec<Range>, started: Instant) -> Resul
 /// first pass's, so both sides of a range are always compared in one form.
 async fn narrow(on: Sides<'_>, range: &Range, started: Instant) -> Result<RangeResult> {
     let sql = |side| on.work.sql(range, side, NARROW);
-    let (src, tgt) = both(on, sql, NARROW, true).await?;
+    let (src, tgt) = both(on, sql, NARROW, (Keep::Keys, Keep::Keys)).await?;
     on.tally
         .lock()
         .expect("tally lock")
@@ -548,7 +552,7 @@ async fn part(
         Side::Source => work.part_sql(source_bounds),
         Side::Target => work.part_sql(target_bounds),
     };
-    let (src, tgt) = both(on, sql, form, false).await?;
+    let (src, tgt) = both(on, sql, form, (Keep::Nothing, Keep::Nothing)).await?;
     Ok(RangeResult::new(src.digest, tgt.digest, started))
 }
 
@@ -571,18 +575,18 @@ struct Read {
     bytes: u64,
 }
 
-/// Reads each side's statement on its connection, both at once.
+/// Reads each side's statement on its connection, both at once, keeping
+/// what `keep` asks for of the source's and of the target's rows.
 async fn both(
     on: Sides<'_>,
     sql: impl Fn(Side) -> String,
     form: Form,
-    keys: bool,
+    keep: (Keep<'_>, Keep<'_>),
 ) -> Result<(Read, Read)> {
     let (ssql, tsql) = (sql(Side::Source), sql(Side::Target));
-    let keep = || if keys { Keep::Keys } else { Keep::Nothing };
     tokio::try_join!(
-        read(on.src, Side::Source, on, &ssql, form, keep()),
-        read(on.tgt, Side::Target, on, &tsql, form, keep())
+        read(on, Side::Source, &ssql, form, keep.0),
+        read(on, Side::Target, &tsql, form, keep.1)
     )
 }
 
@@ -590,13 +594,11 @@ async fn both(
 /// ranges. Their first-pass digests are cleared from `results` (the
 /// narrowing's replace them), their time is kept.
 pub fn block_mismatches(tables: &[TableWork], results: &mut [TableResult]) -> Vec<usize> {
-    let mut sums: Vec<(Digest, Digest)> = vec![Default::default(); tables.len()];
-    for (t, r) in results.iter() {
-        sums[*t].0.merge(&r.source);
-        sums[*t].1.merge(&r.target);
-    }
+    let sums = totals(tables.len(), results);
     let differing: Vec<usize> = (0..tables.len())
-        .filter(|&t| matches!(tables[t].split, Split::Blocks { .. }) && sums[t].0 != sums[t].1)
+        .filter(|&t| {
+            matches!(tables[t].split, Split::Blocks { .. }) && sums[t].source != sums[t].target
+        })
         .collect();
     for (_, r) in results.iter_mut().filter(|(t, _)| differing.contains(t)) {
         r.source = Digest::default();
@@ -639,9 +641,8 @@ impl StreamHash {
 /// hashes summed; ordered, the whole stream is one hash. Text, unordered
 /// reads also keep what `keep` asks for of each row.
 async fn read(
-    client: &Client,
-    side: Side,
     on: Sides<'_>,
+    side: Side,
     sql: &str,
     form: Form,
     mut keep: Keep<'_>,
@@ -663,7 +664,7 @@ async fn read(
             err
         }
     };
-    let stream = client.copy_out(sql).await.map_err(|e| fail(&e))?;
+    let stream = on.client(side).copy_out(sql).await.map_err(|e| fail(&e))?;
     pin_mut!(stream);
     let mut digest = Digest::default();
     let mut map = RowMap::new();
@@ -746,20 +747,20 @@ async fn read(
 }
 
 /// A table's digests and time after all its ranges.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct TableOutcome {
     pub source: Digest,
     pub target: Digest,
     pub elapsed: Duration,
 }
 
-/// Sums a table's range results.
-pub fn finish(results: Vec<RangeResult>) -> TableOutcome {
-    let mut out = TableOutcome::default();
-    for r in results {
-        out.source.merge(&r.source);
-        out.target.merge(&r.target);
-        out.elapsed += r.elapsed;
+/// Each of `tables` tables' range results summed.
+pub fn totals(tables: usize, results: &[TableResult]) -> Vec<TableOutcome> {
+    let mut out = vec![TableOutcome::default(); tables];
+    for (t, r) in results {
+        out[*t].source.merge(&r.source);
+        out[*t].target.merge(&r.target);
+        out[*t].elapsed += r.elapsed;
     }
     out
 }

@@ -25,10 +25,26 @@ pub struct Tally {
     held: usize,
     source_only: RowMap,
     target_only: RowMap,
+    missing: u64,
+    extra: u64,
+    different: u64,
+    samples: BTreeMap<Vec<u8>, Kind>,
+}
+
+/// What differs in one table, once all its ranges are in.
+#[derive(Debug)]
+pub struct Differences {
     pub missing: u64,
     pub extra: u64,
     pub different: u64,
-    samples: BTreeMap<Vec<u8>, Kind>,
+    /// Kind and raw key fields of the smallest keys, in key order.
+    pub samples: Vec<(Kind, Vec<u8>)>,
+}
+
+impl Differences {
+    pub fn total(&self) -> u64 {
+        self.missing + self.extra + self.different
+    }
 }
 
 impl Tally {
@@ -112,18 +128,24 @@ impl Tally {
         }
     }
 
-    /// Counts the keys still unmatched and returns the sample in key order.
-    pub fn finish(&mut self) -> Vec<(Kind, Vec<u8>)> {
+    /// Counts the keys still unmatched as missing or extra; the sample is
+    /// handed over.
+    pub fn finish(&mut self) -> Differences {
         for (key, e) in std::mem::take(&mut self.source_only) {
             self.count(Kind::Missing, key, e.count);
         }
         for (key, e) in std::mem::take(&mut self.target_only) {
             self.count(Kind::Extra, key, e.count);
         }
-        std::mem::take(&mut self.samples)
-            .into_iter()
-            .map(|(key, kind)| (kind, key))
-            .collect()
+        Differences {
+            missing: self.missing,
+            extra: self.extra,
+            different: self.different,
+            samples: std::mem::take(&mut self.samples)
+                .into_iter()
+                .map(|(key, kind)| (kind, key))
+                .collect(),
+        }
     }
 }
 
@@ -146,7 +168,7 @@ mod tests {
             map(&[("6", "y")]),
             map(&[("5", "x"), ("6", "Y")]),
         ));
-        let samples = t.finish();
+        let samples = t.finish().samples;
         assert_eq!(totals(&t), (0, 0, 1));
         assert_eq!(samples, vec![(Kind::Different, b"6".to_vec())]);
     }
@@ -160,7 +182,7 @@ mod tests {
             let rows: Vec<(&str, &str)> = chunk.iter().map(|k| (k.as_str(), "v")).collect();
             t.fold(diff_maps(map(&rows), map(&[])));
         }
-        let samples = t.finish();
+        let samples = t.finish().samples;
         assert_eq!(t.missing, 50);
         let got: Vec<Vec<u8>> = samples.into_iter().map(|(_, k)| k).collect();
         let want: Vec<Vec<u8>> = keys[..7].iter().map(|k| k.as_bytes().to_vec()).collect();
