@@ -314,3 +314,81 @@ fn unavailable_extension_blocks_schema_and_names_what_uses_it() {
     );
     assert_eq!(ledger, "0");
 }
+
+/// The stage's current state in the target's ledger.
+fn schema_state(target: &str) -> String {
+    support::psql(
+        target,
+        "SELECT state FROM supamigrate.stage_states WHERE stage = 'schema' AND is_current",
+    )
+}
+
+#[test]
+fn a_schema_committed_before_its_done_mark_is_not_refused_on_the_next_run() {
+    let source = support::source_db("schema_recover_source");
+    let target = support::target_db("schema_recover_target");
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &source.url, &target.url);
+    support::cmd_in(dir.path()).arg("schema").assert().success();
+    let objects = inventory(&target.url);
+    // What a process killed between the schema's commit and the stage's done
+    // mark leaves behind.
+    support::psql(
+        &target.url,
+        "UPDATE supamigrate.stage_states SET state = 'running' WHERE stage = 'schema' AND is_current",
+    );
+
+    let out = support::cmd_in(dir.path())
+        .args(["schema", "--json"])
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["already_done"], true, "{report}");
+    assert_eq!(schema_state(&target.url), "done");
+    assert_eq!(inventory(&target.url), objects);
+}
+
+#[test]
+fn ctrl_c_while_applying_leaves_nothing_and_says_to_run_again() {
+    let source = support::source_db("schema_sigint_source");
+    let target = support::target_db("schema_sigint_target");
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &source.url, &target.url);
+
+    // An uncommitted DROP SCHEMA holds the lock that creating anything in
+    // `public` waits for, so the stage is provably mid-way when Ctrl-C comes.
+    let lock = support::LockHolder::hold(
+        &target.url,
+        "DROP SCHEMA public",
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'object'
+          AND classid = 'pg_namespace'::regclass AND objid = 'public'::regnamespace
+          AND mode = 'AccessExclusiveLock' AND granted",
+    );
+    let child = support::spawnable_in(dir.path())
+        .arg("schema")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    support::wait_for_lock_wait(&target.url);
+    support::interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    support::assert_exit(&out, 1);
+    assert!(
+        stderr.contains("interrupted; nothing was applied")
+            && stderr.contains("run `supamigrate schema` again"),
+        "{stderr}"
+    );
+    assert_eq!(schema_state(&target.url), "interrupted");
+    drop(lock);
+
+    // The statements before the one that waited were rolled back with it.
+    let empty = support::psql(
+        &target.url,
+        "SELECT count(*) FROM pg_namespace WHERE nspname IN ('auth', 'storage')",
+    );
+    assert_eq!(empty, "0");
+    support::cmd_in(dir.path()).arg("schema").assert().success();
+    assert_eq!(schema_state(&target.url), "done");
+}

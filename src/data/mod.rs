@@ -95,21 +95,16 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     if let Ok(Some(s)) = &mut outcome {
         s.seconds = started.elapsed().as_secs_f64();
     }
-    let (state, detail) = match &outcome {
-        Ok(Some(s)) => (
-            StageState::Done,
-            serde_json::to_value(s).unwrap_or_default(),
-        ),
-        Ok(None) => (
-            StageState::Interrupted,
-            serde_json::json!({"reason": "interrupted"}),
-        ),
-        Err(e) => (
-            StageState::Failed,
-            serde_json::json!({"error": e.to_string()}),
-        ),
-    };
-    ledger.set_stage(Stage::Data, state, detail).await?;
+    match &outcome {
+        Ok(Some(s)) => {
+            let detail = serde_json::to_value(s).unwrap_or_default();
+            ledger
+                .set_stage(Stage::Data, StageState::Done, detail)
+                .await?;
+        }
+        Ok(None) => ledger.interrupted(Stage::Data).await?,
+        Err(e) => ledger.failed(Stage::Data, e).await?,
+    }
     match outcome? {
         Some(s) => Ok(s),
         None => Err(Error::failure(

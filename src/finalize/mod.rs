@@ -93,21 +93,16 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     // On a signal the running steps are dropped: their connections close and
     // the server rolls each one back with its ledger row; finished steps stay.
     let finished = crate::shutdown::unless_interrupted(steps).await;
-    let (state, detail) = match &finished {
-        Some(Ok((done, skipped))) => (
-            StageState::Done,
-            serde_json::json!({"steps_done": done, "steps_skipped": skipped}),
-        ),
-        Some(Err(e)) => (
-            StageState::Failed,
-            serde_json::json!({"error": e.to_string()}),
-        ),
-        None => (
-            StageState::Interrupted,
-            serde_json::json!({"reason": "interrupted"}),
-        ),
-    };
-    ledger.set_stage(Stage::Finalize, state, detail).await?;
+    match &finished {
+        Some(Ok((done, skipped))) => {
+            let detail = serde_json::json!({"steps_done": done, "steps_skipped": skipped});
+            ledger
+                .set_stage(Stage::Finalize, StageState::Done, detail)
+                .await?;
+        }
+        Some(Err(e)) => ledger.failed(Stage::Finalize, e).await?,
+        None => ledger.interrupted(Stage::Finalize).await?,
+    }
     let Some(result) = finished else {
         return Err(Error::failure(
             "finalize: interrupted; running steps were rolled back, finished steps are kept",

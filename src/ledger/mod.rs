@@ -113,6 +113,19 @@ impl Ledger {
         &self.client
     }
 
+    /// Records that Ctrl-C or SIGTERM stopped `stage`.
+    pub async fn interrupted(&mut self, stage: Stage) -> Result<()> {
+        let detail = serde_json::json!({"reason": "interrupted"});
+        self.set_stage(stage, StageState::Interrupted, detail).await
+    }
+
+    /// Records that `stage` failed with `err` (its one-line message, which
+    /// never carries a secret).
+    pub async fn failed(&mut self, stage: Stage, err: &Error) -> Result<()> {
+        let detail = serde_json::json!({"error": err.to_string()});
+        self.set_stage(stage, StageState::Failed, detail).await
+    }
+
     /// Records a stage's new state as history: the previous current row is
     /// kept, pointed to by `prev`.
     pub async fn set_stage(

@@ -54,7 +54,18 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
     let mappings = crate::mapping::load(&settings.mapping_files)?;
 
     let tgt = pg::connect(Side::Target, &target).await?;
-    if let Some(run) = done_run(&tgt).await? {
+    if let Some(applied) = applied_run(&tgt).await? {
+        if !applied.marked_done {
+            // The process stopped between the schema's commit and the done
+            // mark; refusing the target as non-empty now would strand it.
+            let mut ledger = Ledger::open(&target, &source.to_string()).await?;
+            let detail = serde_json::json!({ "recovered": "the schema transaction had committed" });
+            ledger
+                .set_stage(Stage::Schema, StageState::Done, detail)
+                .await?;
+            tracing::info!(run = %applied.run, "the schema had been applied before the last run stopped; its stage is now marked done");
+        }
+        let run = applied.run;
         return Ok(SchemaReport {
             run,
             already_done: true,
@@ -89,12 +100,14 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
         .set_stage(Stage::Schema, StageState::Running, serde_json::json!({}))
         .await?;
     let applied = match apply(&target, ledger.run_id(), &result).await {
-        Ok(n) => n,
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            ledger.interrupted(Stage::Schema).await?;
+            return Err(Error::failure("schema: interrupted; nothing was applied")
+                .with_fix("run `supamigrate schema` again"));
+        }
         Err(e) => {
-            let detail = serde_json::json!({ "error": e.to_string() });
-            ledger
-                .set_stage(Stage::Schema, StageState::Failed, detail)
-                .await?;
+            ledger.failed(Stage::Schema, &e).await?;
             return Err(e);
         }
     };
@@ -219,7 +232,11 @@ fn post_counts(result: &Rewritten) -> BTreeMap<String, usize> {
     counts
 }
 
-async fn apply(target: &Endpoint, run_id: &str, result: &Rewritten) -> Result<usize> {
+/// Applies the pre-data statements and records the stage's ledger rows in
+/// one transaction; `None` when Ctrl-C or SIGTERM came while statements were
+/// running, and the transaction was rolled back. Once the statements are
+/// through, recording and committing (short) finish before a signal counts.
+async fn apply(target: &Endpoint, run_id: &str, result: &Rewritten) -> Result<Option<usize>> {
     let mut client = pg::connect(Side::Target, target).await?;
     let fail = |doing: &str, e: &tokio_postgres::Error| {
         Error::failure(format!("target {target}: {doing}: {}", db_message(e)))
@@ -229,24 +246,35 @@ async fn apply(target: &Endpoint, run_id: &str, result: &Rewritten) -> Result<us
         .await
         .map_err(|e| fail("starting the schema transaction", &e))?;
     let before = undo::inventory(&tx).await?;
-    let mut applied = 0;
-    for stmt in result.statements.iter().filter(|s| is_pre(s)) {
-        if stmt.kind.is_empty() && stmt.sql.trim().is_empty() {
-            continue;
+    let statements = async {
+        let mut applied = 0;
+        for stmt in result.statements.iter().filter(|s| is_pre(s)) {
+            if stmt.kind.is_empty() && stmt.sql.trim().is_empty() {
+                continue;
+            }
+            tx.batch_execute(&stmt.sql).await.map_err(|e| {
+                let what = stmt
+                    .object
+                    .as_ref()
+                    .map_or_else(|| first_sql_line(&stmt.sql), |o| o.to_string());
+                Error::failure(format!(
+                    "target {target}: applying {what}: {}; nothing was applied",
+                    db_message(&e)
+                ))
+                .with_fix(
+                    "add a mapping rule for this statement (see the README) and run schema again",
+                )
+            })?;
+            applied += 1;
         }
-        tx.batch_execute(&stmt.sql).await.map_err(|e| {
-            let what = stmt
-                .object
-                .as_ref()
-                .map_or_else(|| first_sql_line(&stmt.sql), |o| o.to_string());
-            Error::failure(format!(
-                "target {target}: applying {what}: {}; nothing was applied",
-                db_message(&e)
-            ))
-            .with_fix("add a mapping rule for this statement (see the README) and run schema again")
-        })?;
-        applied += 1;
-    }
+        Ok::<_, Error>(applied)
+    };
+    // Dropping the transaction rolls it back; the statement in flight ends
+    // with the connection.
+    let Some(applied) = crate::shutdown::unless_interrupted(statements).await else {
+        return Ok(None);
+    };
+    let applied = applied?;
     let after = undo::inventory(&tx).await?;
     record(&tx, run_id, result, &undo::created(&before, &after))
         .await
@@ -254,7 +282,7 @@ async fn apply(target: &Endpoint, run_id: &str, result: &Rewritten) -> Result<us
     tx.commit()
         .await
         .map_err(|e| fail("committing the schema", &e))?;
-    Ok(applied)
+    Ok(Some(applied))
 }
 
 fn first_sql_line(sql: &str) -> String {
@@ -303,8 +331,18 @@ async fn record(
     Ok(())
 }
 
-/// The active run whose schema stage is done, if there is one.
-async fn done_run(client: &Client) -> Result<Option<String>> {
+/// The active run whose schema is on the target.
+struct AppliedRun {
+    run: String,
+    /// False when the schema transaction committed (its undo rows are
+    /// there) but the stage was never marked done: the process stopped in
+    /// between.
+    marked_done: bool,
+}
+
+/// The active run whose schema stage is done or whose schema transaction
+/// committed, if there is one.
+async fn applied_run(client: &Client) -> Result<Option<AppliedRun>> {
     let q = |e: tokio_postgres::Error| Error::failure(format!("ledger: {}", db_message(&e)));
     let has_ledger: bool = client
         .query_one(
@@ -317,15 +355,24 @@ async fn done_run(client: &Client) -> Result<Option<String>> {
     if !has_ledger {
         return Ok(None);
     }
-    Ok(client
+    let row = client
         .query_opt(
-            "SELECT r.id FROM supamigrate.runs r JOIN supamigrate.stage_states s ON s.run_id = r.id
-             WHERE r.state = 'active' AND s.stage = 'schema' AND s.is_current AND s.state = 'done'",
+            "SELECT r.id, d.done
+               FROM supamigrate.runs r,
+                    LATERAL (SELECT EXISTS (SELECT 1 FROM supamigrate.stage_states s
+                                             WHERE s.run_id = r.id AND s.stage = 'schema'
+                                               AND s.is_current AND s.state = 'done') AS done) d
+              WHERE r.state = 'active'
+                AND (d.done OR EXISTS (SELECT 1 FROM supamigrate.undo_journal u
+                                        WHERE u.run_id = r.id AND u.stage = 'schema'))",
             &[],
         )
         .await
-        .map_err(q)?
-        .map(|r| r.get(0)))
+        .map_err(q)?;
+    Ok(row.map(|r| AppliedRun {
+        run: r.get(0),
+        marked_done: r.get(1),
+    }))
 }
 
 /// A target that already holds user objects would mix with ours.

@@ -84,13 +84,7 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
     let run_id = ledger.run_id().to_string();
     let verified = verify(settings, opts, &source, &target, &rules, &run_id, mode);
     let Some(result) = crate::shutdown::unless_interrupted(verified).await else {
-        ledger
-            .set_stage(
-                Stage::Verify,
-                StageState::Interrupted,
-                serde_json::json!({"reason": "interrupted"}),
-            )
-            .await?;
+        ledger.interrupted(Stage::Verify).await?;
         return Err(Error::failure("verify: interrupted; no report was written")
             .with_fix("run `supamigrate verify` again"));
     };
@@ -107,11 +101,7 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
             Ok(outcome)
         }
         Err(err) => {
-            let detail = serde_json::json!({ "error": err.to_string() });
-            if let Err(e) = ledger
-                .set_stage(Stage::Verify, StageState::Failed, detail)
-                .await
-            {
+            if let Err(e) = ledger.failed(Stage::Verify, &err).await {
                 tracing::warn!(error = %e, "could not record the failed verify");
             }
             Err(err)

@@ -335,12 +335,25 @@ pub fn wait_until(url: &str, sql: &str, what: &str) {
     }
 }
 
-/// A psql session on `url` that holds an ACCESS EXCLUSIVE lock on `table`
-/// until it is dropped (its stdin closes, its transaction ends).
+/// A psql session on `url` with an open transaction that holds a lock
+/// until it is dropped (its stdin closes, the transaction rolls back).
 pub struct LockHolder(std::process::Child);
 
 impl LockHolder {
+    /// An ACCESS EXCLUSIVE lock on `table`.
     pub fn take(url: &str, table: &str) -> LockHolder {
+        LockHolder::hold(
+            url,
+            &format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"),
+            &format!(
+                "SELECT count(*) FROM pg_locks WHERE relation = '{table}'::regclass
+                 AND mode = 'AccessExclusiveLock' AND granted"
+            ),
+        )
+    }
+
+    /// Whatever locks `sql` takes; `granted` counts them once they are held.
+    pub fn hold(url: &str, sql: &str, granted: &str) -> LockHolder {
         use std::io::Write;
         let mut child = Command::new("psql")
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
@@ -348,19 +361,9 @@ impl LockHolder {
             .stdout(Stdio::null())
             .spawn()
             .expect("psql");
-        writeln!(
-            child.stdin.as_mut().expect("psql stdin"),
-            "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;"
-        )
-        .expect("writing to psql");
-        wait_until(
-            url,
-            &format!(
-                "SELECT count(*) FROM pg_locks WHERE relation = '{table}'::regclass
-                 AND mode = 'AccessExclusiveLock' AND granted"
-            ),
-            "the lock was never taken",
-        );
+        writeln!(child.stdin.as_mut().expect("psql stdin"), "BEGIN; {sql};")
+            .expect("writing to psql");
+        wait_until(url, granted, "the lock was never taken");
         LockHolder(child)
     }
 }
