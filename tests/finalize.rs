@@ -141,21 +141,15 @@ fn ctrl_c_keeps_finished_steps_and_says_how_to_resume() {
 
     // A lock on one table holds its steps back; the others can finish.
     let lock = support::LockHolder::take(&tgt.url, "fin.items");
-    let child = support::spawnable_in(&support::temp_dir())
-        .args([
-            "finalize",
-            "--source-url",
-            &src.url,
-            "--target-url",
-            &tgt.url,
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    support::wait_for_lock_wait(&tgt.url);
-    support::interrupt(&child);
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = support::spawnable_in(&support::temp_dir());
+    cmd.args([
+        "finalize",
+        "--source-url",
+        &src.url,
+        "--target-url",
+        &tgt.url,
+    ]);
+    let out = support::interrupted_at_lock_wait(cmd, &tgt.url);
     let stderr = String::from_utf8_lossy(&out.stderr);
     support::assert_exit(&out, 1);
     assert!(

@@ -364,15 +364,9 @@ fn ctrl_c_while_applying_leaves_nothing_and_says_to_run_again() {
           AND classid = 'pg_namespace'::regclass AND objid = 'public'::regnamespace
           AND mode = 'AccessExclusiveLock' AND granted",
     );
-    let child = support::spawnable_in(dir.path())
-        .arg("schema")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    support::wait_for_lock_wait(&target.url);
-    support::interrupt(&child);
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = support::spawnable_in(dir.path());
+    cmd.arg("schema");
+    let out = support::interrupted_at_lock_wait(cmd, &target.url);
     let stderr = String::from_utf8_lossy(&out.stderr);
     support::assert_exit(&out, 1);
     assert!(

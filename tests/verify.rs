@@ -6,8 +6,6 @@
 mod support;
 mod verify_fixture;
 
-use std::process::Stdio;
-
 use verify_fixture::*;
 
 #[test]
@@ -204,17 +202,11 @@ fn ctrl_c_stops_verify_without_a_report_and_says_to_run_it_again() {
     // for as long as the test needs.
     let lock = support::LockHolder::take(&tgt, "public.measurements");
     let dir = support::temp_dir();
-    let child = support::spawnable_in(&dir)
-        .env("SUPAMIGRATE_SOURCE_URL", &src)
+    let mut cmd = support::spawnable_in(&dir);
+    cmd.env("SUPAMIGRATE_SOURCE_URL", &src)
         .env("SUPAMIGRATE_TARGET_URL", &tgt)
-        .args(["verify", "--report-dir", "out"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    support::wait_for_lock_wait(&tgt);
-    support::interrupt(&child);
-    let out = child.wait_with_output().unwrap();
+        .args(["verify", "--report-dir", "out"]);
+    let out = support::interrupted_at_lock_wait(cmd, &tgt);
     let stderr = String::from_utf8_lossy(&out.stderr);
     support::assert_exit(&out, 1);
     assert!(stderr.contains("interrupted"), "{stderr}");

@@ -384,3 +384,17 @@ pub fn wait_for_lock_wait(url: &str) {
         "supamigrate never waited for the lock",
     );
 }
+
+/// Runs `cmd`, sends it SIGINT once one of its connections on `url` waits
+/// for a lock (which the test holds, so the stage is provably mid-way), and
+/// returns how it ended and what it printed.
+pub fn interrupted_at_lock_wait(mut cmd: Command, url: &str) -> std::process::Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning supamigrate");
+    wait_for_lock_wait(url);
+    interrupt(&child);
+    child.wait_with_output().expect("waiting for supamigrate")
+}
