@@ -183,13 +183,17 @@ impl Progress {
 
     /// A chunk attempt ended without success: its bytes no longer count.
     pub fn chunk_failed(&self, table: &str, bytes: u64) {
+        self.retract(bytes);
+        self.release(table);
+    }
+
+    /// Bytes of a failed attempt that will be read again.
+    pub fn retract(&self, bytes: u64) {
         let mut s = self.lock();
         s.moved = s.moved.saturating_sub(bytes);
         if let Some(bar) = &s.overall {
             bar.set_position(s.moved);
         }
-        drop(s);
-        self.release(table);
     }
 
     fn release(&self, table: &str) {

@@ -230,6 +230,81 @@ fn ctrl_c_stops_verify_without_a_report_and_says_to_run_it_again() {
 }
 
 #[test]
+fn reads_whose_connection_drops_are_read_again_and_counted_once() {
+    let (src, tgt) = migrated("verify_retry");
+    // Big enough that the server is still sending when the test ends its
+    // backend: it waits for the client (ClientWrite) mid-stream. The keyless
+    // table differs by one row, so it is also narrowed (text, row hashes
+    // spilled to disk), and that read is cut too.
+    let rows = "CREATE TABLE public.retry_rows (id int PRIMARY KEY, pad text NOT NULL);
+        INSERT INTO public.retry_rows SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 400000) g;
+        CREATE TABLE public.retry_log (n int NOT NULL, pad text NOT NULL);
+        INSERT INTO public.retry_log SELECT g % 1000, repeat(md5(g::text), 4) FROM generate_series(1, 400000) g;
+        ANALYZE public.retry_rows, public.retry_log;";
+    support::psql(&src, rows);
+    support::psql(&tgt, rows);
+    support::psql(
+        &tgt,
+        "DELETE FROM public.retry_log WHERE ctid = (SELECT min(ctid) FROM public.retry_log)",
+    );
+    let dir = support::temp_dir();
+    let child = support::spawnable_in(&dir)
+        .env("SUPAMIGRATE_SOURCE_URL", &src)
+        .env("SUPAMIGRATE_TARGET_URL", &tgt)
+        .args(["verify", "--report-dir", "out"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cut = |table: &str, form: &str| {
+        support::wait_until(
+            &tgt,
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                  WHERE application_name = 'supamigrate' AND wait_event = 'ClientWrite'
+                    AND query LIKE 'COPY%{table}%' AND query {form} LIKE '%FORMAT binary%'"
+            ),
+            &format!("no read of {table} was caught mid-stream"),
+        )
+    };
+    cut("retry_rows", "");
+    // The narrowing pass reads text.
+    cut("retry_log", "NOT");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    support::assert_exit(&out, 3);
+    for table in ["retry_rows", "retry_log"] {
+        assert!(
+            stderr.contains(&format!(
+                "read failed, reading again on new connections schema=public table={table} attempt=1"
+            )),
+            "{stderr}"
+        );
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/report.json")).unwrap())
+            .unwrap();
+    let t = table(&report, "retry_rows");
+    assert_eq!(
+        (&t["source_rows"], &t["target_rows"]),
+        (&400000.into(), &400000.into()),
+        "{t}"
+    );
+    assert_eq!(t["match"], true, "{t}");
+    let t = table(&report, "retry_log");
+    assert_eq!(
+        (&t["source_rows"], &t["target_rows"]),
+        (&400000.into(), &399999.into()),
+        "{t}"
+    );
+    assert_eq!(
+        (&t["missing"], &t["extra"], &t["different"]),
+        (&1.into(), &0.into(), &0.into()),
+        "{t}"
+    );
+}
+
+#[test]
 fn an_unreadable_change_list_is_bad_usage_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = support::cmd_in(dir.path())

@@ -12,10 +12,8 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use deadpool_postgres::{Object, Pool};
-use tokio_postgres::error::SqlState;
 
 use super::catalog::Table;
 use super::copy::{self, Moved};
@@ -23,11 +21,9 @@ use super::snapshot;
 use super::store::{self, Pending};
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
+use crate::pg::retry::{backoff, is_transient, MAX_ATTEMPTS};
 use crate::pg::Side;
 use crate::progress::Progress;
-
-/// Attempts per chunk, the first included.
-pub const MAX_ATTEMPTS: u32 = 5;
 
 /// Target session settings for a chunk's transaction. `synchronous_commit =
 /// off` is safe here: a server crash can only lose a whole recent commit,
@@ -123,12 +119,6 @@ async fn copy_with_retries(shared: &Shared, job: &Job) -> Result<()> {
             }
         }
     }
-}
-
-/// 0.5 s, 1 s, 2 s, ... capped at 10 s.
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(6).saturating_sub(1)))
-        .min(Duration::from_secs(10))
 }
 
 async fn copy_chunk(shared: &Shared, job: &Job) -> std::result::Result<Moved, Failure> {
@@ -239,55 +229,5 @@ fn pool_failure(side: Side, e: &deadpool_postgres::PoolError) -> Failure {
         bytes: 0,
         message: format!("connecting: {e}"),
         transient,
-    }
-}
-
-/// Errors worth another attempt: lost connections, shutdowns and restarts,
-/// serialization failures and deadlocks, too many connections.
-pub fn is_transient(e: &tokio_postgres::Error) -> bool {
-    if e.is_closed() {
-        return true;
-    }
-    match e.code() {
-        Some(code) => is_transient_state(code),
-        // No SQLSTATE: an I/O error on the socket, or the server went away.
-        None => true,
-    }
-}
-
-fn is_transient_state(code: &SqlState) -> bool {
-    code.code().starts_with("08")
-        || [
-            SqlState::ADMIN_SHUTDOWN,
-            SqlState::CRASH_SHUTDOWN,
-            SqlState::CANNOT_CONNECT_NOW,
-            SqlState::T_R_SERIALIZATION_FAILURE,
-            SqlState::T_R_DEADLOCK_DETECTED,
-            SqlState::TOO_MANY_CONNECTIONS,
-            SqlState::IDLE_SESSION_TIMEOUT,
-        ]
-        .contains(code)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transient_states_are_connection_shutdown_and_serialization() {
-        assert!(is_transient_state(&SqlState::ADMIN_SHUTDOWN));
-        assert!(is_transient_state(&SqlState::CONNECTION_FAILURE));
-        assert!(is_transient_state(&SqlState::T_R_SERIALIZATION_FAILURE));
-        assert!(!is_transient_state(&SqlState::UNDEFINED_TABLE));
-        assert!(!is_transient_state(&SqlState::INVALID_PARAMETER_VALUE));
-        assert!(!is_transient_state(&SqlState::UNIQUE_VIOLATION));
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(1), Duration::from_millis(500));
-        assert_eq!(backoff(2), Duration::from_secs(1));
-        assert_eq!(backoff(3), Duration::from_secs(2));
-        assert_eq!(backoff(20), Duration::from_secs(10));
     }
 }

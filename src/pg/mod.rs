@@ -1,9 +1,10 @@
 //! PostgreSQL: connection strings, TLS, connecting with one-line errors,
-//! pools, and the one place that quotes identifiers.
+//! pools, the retry policy, and the one place that quotes identifiers.
 
 mod connect;
 mod conninfo;
 mod ident;
+pub mod retry;
 mod tls;
 
 pub use connect::{classify, connect, pool, refuse_transaction_pooler, Side};

@@ -151,12 +151,15 @@ async fn verify(
         jobs,
         "verifying rows"
     );
+    let pairs = Arc::new(session::Pairs {
+        source: source.clone(),
+        target: target.clone(),
+        source_snapshot: src.snapshot.clone(),
+        target_snapshot: tgt.snapshot.clone(),
+    });
     let mut workers = Vec::with_capacity(jobs);
     for _ in 0..jobs {
-        workers.push(tokio::try_join!(
-            session::worker(Side::Source, source, &src.snapshot),
-            session::worker(Side::Target, target, &tgt.snapshot)
-        )?);
+        workers.push(pairs.open().await?);
     }
     let works = Arc::new(works);
     let progress = Arc::new(Progress::new(
@@ -177,8 +180,15 @@ async fn verify(
             .enumerate()
             .flat_map(|(i, w)| w.jobs(i))
             .collect();
-        let (mut results, workers) =
-            table::run_jobs(Arc::clone(&works), workers, first, &progress, &tallies).await?;
+        let (mut results, workers) = table::run_jobs(
+            Arc::clone(&works),
+            workers,
+            &pairs,
+            first,
+            &progress,
+            &tallies,
+        )
+        .await?;
         let mut narrowing = Vec::new();
         for t in table::block_mismatches(&works, &mut results) {
             let (work, st) = (&works[t], sources[t]);
@@ -197,9 +207,16 @@ async fn verify(
         }
         if !narrowing.is_empty() {
             results.extend(
-                table::run_jobs(Arc::clone(&works), workers, narrowing, &progress, &tallies)
-                    .await?
-                    .0,
+                table::run_jobs(
+                    Arc::clone(&works),
+                    workers,
+                    &pairs,
+                    narrowing,
+                    &progress,
+                    &tallies,
+                )
+                .await?
+                .0,
             );
         }
         progress.finish();

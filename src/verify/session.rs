@@ -41,8 +41,33 @@ pub async fn worker(side: Side, ep: &Endpoint, snapshot: &str) -> Result<Client>
             quote_literal(snapshot)
         ))
         .await
-        .map_err(|e| session_err(side, ep, "importing the verify snapshot", &e))?;
+        .map_err(|e| {
+            session_err(side, ep, "importing the verify snapshot", &e).with_fix(
+                "the snapshot ends with verify's first connection to this server: run `supamigrate verify` again",
+            )
+        })?;
     Ok(client)
+}
+
+/// Where one worker's pair of connections comes from: both endpoints and
+/// the snapshots their coordinators exported. A pair that lost a connection
+/// is opened again from it, in the same snapshots, for as long as the
+/// coordinators hold them.
+#[derive(Debug, Clone)]
+pub struct Pairs {
+    pub source: Endpoint,
+    pub target: Endpoint,
+    pub source_snapshot: String,
+    pub target_snapshot: String,
+}
+
+impl Pairs {
+    pub async fn open(&self) -> Result<(Client, Client)> {
+        tokio::try_join!(
+            worker(Side::Source, &self.source, &self.source_snapshot),
+            worker(Side::Target, &self.target, &self.target_snapshot)
+        )
+    }
 }
 
 fn session_err(side: Side, ep: &Endpoint, doing: &str, e: &tokio_postgres::Error) -> Error {

@@ -15,6 +15,11 @@
 //! again). The two sides' block parts hold different rows, so only the
 //! table's totals compare; a table whose totals differ is then narrowed by
 //! key ranges, as above.
+//!
+//! A read that loses its connection (a dropped network link, a terminated
+//! backend) is read again on a new pair of connections in the same
+//! snapshots, as the data stage retries its chunks; what the failed attempt
+//! saw is discarded, so nothing is counted twice.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,14 +27,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{pin_mut, StreamExt};
+use tokio::sync::Mutex as AsyncMutex;
 use tokio_postgres::Client;
 
 use super::canonical::{self, copy_sql, Digest, LineSplitter, TupleSplitter};
 use super::ranges::{compared_columns, predicate, KeyCol, Range};
+use super::session::Pairs;
 use super::spill::{self, Spill};
 use super::tally::Tally;
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
+use crate::pg::retry::{self, MAX_ATTEMPTS};
 use crate::pg::Side;
 use crate::progress::Progress;
 
@@ -311,6 +319,7 @@ pub type TableResult = (usize, RangeResult);
 pub async fn run_jobs(
     tables: Arc<Vec<TableWork>>,
     workers: Vec<(Client, Client)>,
+    pairs: &Arc<Pairs>,
     mut jobs: Vec<Job>,
     progress: &Arc<Progress>,
     tallies: &Arc<Vec<Mutex<Tally>>>,
@@ -319,12 +328,14 @@ pub async fn run_jobs(
     jobs.sort_by_key(|j| std::cmp::Reverse(tables[j.table].bytes));
     let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
     let mut set = tokio::task::JoinSet::new();
-    for (src, tgt) in workers {
+    for pair in workers {
         let queue = Arc::clone(&queue);
+        let pairs = Arc::clone(pairs);
         let tables = Arc::clone(&tables);
         let progress = Arc::clone(progress);
         let tallies = Arc::clone(tallies);
         set.spawn(async move {
+            let pair = AsyncMutex::new(pair);
             let mut out = Vec::new();
             loop {
                 let job = queue.lock().expect("queue lock").pop_front();
@@ -334,8 +345,8 @@ pub async fn run_jobs(
                 progress.chunk_started(&label, job.ordinal);
                 let meter = Meter::new(&progress, &label);
                 let on = Sides {
-                    src: &src,
-                    tgt: &tgt,
+                    pair: &pair,
+                    pairs: &pairs,
                     work,
                     meter: &meter,
                     tally: &tallies[job.table],
@@ -348,7 +359,7 @@ pub async fn run_jobs(
                 progress.chunk_done(&label, job.ordinal, result.source.rows, meter.total());
                 out.push((job.table, result));
             }
-            Ok::<_, Error>((out, (src, tgt)))
+            Ok::<_, Error>((out, pair.into_inner()))
         });
     }
     let mut results = Vec::new();
@@ -386,29 +397,33 @@ impl<'a> Meter<'a> {
     fn total(&self) -> u64 {
         self.total.load(Ordering::Relaxed)
     }
+
+    fn retract(&self, n: u64) {
+        self.total.fetch_sub(n, Ordering::Relaxed);
+        self.progress.retract(n);
+    }
 }
 
 /// Bytes a read gathers before telling the meter: rows are far smaller,
 /// and the progress display needs no finer steps.
 const METER_STEP: u64 = 1 << 20;
 
-/// What one unit reads with: a worker's connection pair, the table, the
-/// meter, and the table's tally that narrowing adds what it finds to.
+/// What one unit reads with: a worker's connection pair (source, target)
+/// and where to open it again, the table, the meter, and the table's tally
+/// that narrowing adds what it finds to.
 #[derive(Clone, Copy)]
 struct Sides<'a> {
-    src: &'a Client,
-    tgt: &'a Client,
+    pair: &'a AsyncMutex<(Client, Client)>,
+    pairs: &'a Pairs,
     work: &'a TableWork,
     meter: &'a Meter<'a>,
     tally: &'a Mutex<Tally>,
 }
 
-impl<'a> Sides<'a> {
-    fn client(&self, side: Side) -> &'a Client {
-        match side {
-            Side::Source => self.src,
-            Side::Target => self.tgt,
-        }
+fn client(pair: &(Client, Client), side: Side) -> &Client {
+    match side {
+        Side::Source => &pair.0,
+        Side::Target => &pair.1,
     }
 }
 
@@ -453,7 +468,9 @@ async fn narrow_in_parts(
     let side = bigger.side;
     let every = bigger.digest.rows.div_ceil(parts).max(1);
     let sql = on.work.key_sql(range, side);
-    let points = super::ranges::points_every(on.client(side), side, &sql, every).await?;
+    let pair = on.pair.lock().await;
+    let points = super::ranges::points_every(client(&pair, side), side, &sql, every).await?;
+    drop(pair);
     narrow_each(on, super::ranges::within(range, points), started).await
 }
 
@@ -473,7 +490,9 @@ async fn narrow_block_table(on: Sides<'_>, range: &Range) -> Result<RangeResult>
     }
     let every = (on.work.narrow_bytes / NARROWEST_ROW).max(1);
     let sql = on.work.key_sql(range, Side::Source);
-    let points = super::ranges::points_every(on.src, Side::Source, &sql, every).await?;
+    let pair = on.pair.lock().await;
+    let points = super::ranges::points_every(&pair.0, Side::Source, &sql, every).await?;
+    drop(pair);
     narrow_each(on, super::ranges::within(range, points), started).await
 }
 
@@ -482,13 +501,7 @@ async fn narrow_block_table(on: Sides<'_>, range: &Range) -> Result<RangeResult>
 /// and extra rows in the memory of one partition.
 async fn narrow_keyless(on: Sides<'_>, range: &Range, started: Instant) -> Result<RangeResult> {
     let work = on.work;
-    let spill_err = |e: std::io::Error| {
-        Error::failure(format!(
-            "table {}.{}: keeping row hashes in temporary files: {e}",
-            work.schema, work.name
-        ))
-        .with_fix("free space in the temporary directory (TMPDIR), or point TMPDIR elsewhere")
-    };
+    let spill_err = |e| spill_error(work, e);
     let mut source = Spill::new().map_err(spill_err)?;
     let mut target = Spill::new().map_err(spill_err)?;
     let sql = |side| work.sql(range, side, NARROW);
@@ -503,6 +516,14 @@ async fn narrow_keyless(on: Sides<'_>, range: &Range, started: Instant) -> Resul
         .expect("tally lock")
         .add_unkeyed(missing, extra);
     Ok(RangeResult::new(src.digest, tgt.digest, started))
+}
+
+fn spill_error(work: &TableWork, e: std::io::Error) -> Error {
+    Error::failure(format!(
+        "table {}.{}: keeping row hashes in temporary files: {e}",
+        work.schema, work.name
+    ))
+    .with_fix("free space in the temporary directory (TMPDIR), or point TMPDIR elsewhere")
 }
 
 /// Narrows sub-ranges one after another; their digests add up to the range's.
@@ -565,6 +586,31 @@ enum Keep<'s> {
     Hashes(&'s mut Spill),
 }
 
+impl Keep<'_> {
+    /// Forgets what a failed attempt kept, before the read starts again.
+    fn restart(&mut self) -> std::io::Result<()> {
+        if let Keep::Hashes(spill) = self {
+            **spill = Spill::new()?;
+        }
+        Ok(())
+    }
+}
+
+/// A read that failed, and whether another attempt may succeed.
+struct ReadFailure {
+    error: Error,
+    transient: bool,
+}
+
+impl ReadFailure {
+    fn permanent(error: Error) -> Self {
+        ReadFailure {
+            error,
+            transient: false,
+        }
+    }
+}
+
 /// What one side's read of a range gave.
 struct Read {
     side: Side,
@@ -576,18 +622,46 @@ struct Read {
 }
 
 /// Reads each side's statement on its connection, both at once, keeping
-/// what `keep` asks for of the source's and of the target's rows.
+/// what `keep` asks for of the source's and of the target's rows. A lost
+/// connection has both read again on a new pair, after a pause.
 async fn both(
     on: Sides<'_>,
     sql: impl Fn(Side) -> String,
     form: Form,
-    keep: (Keep<'_>, Keep<'_>),
+    mut keep: (Keep<'_>, Keep<'_>),
 ) -> Result<(Read, Read)> {
+    let work = on.work;
     let (ssql, tsql) = (sql(Side::Source), sql(Side::Target));
-    tokio::try_join!(
-        read(on, Side::Source, &ssql, form, keep.0),
-        read(on, Side::Target, &tsql, form, keep.1)
-    )
+    let mut attempt = 1;
+    loop {
+        let metered = on.meter.total();
+        let outcome = {
+            let pair = on.pair.lock().await;
+            tokio::try_join!(
+                read(on, &pair.0, Side::Source, &ssql, form, &mut keep.0),
+                read(on, &pair.1, Side::Target, &tsql, form, &mut keep.1)
+            )
+        };
+        let failure = match outcome {
+            Ok(reads) => return Ok(reads),
+            Err(f) if !f.transient => return Err(f.error),
+            Err(f) => f.error,
+        };
+        if attempt >= MAX_ATTEMPTS {
+            return Err(
+                Error::failure(format!("{failure}, after {attempt} attempts")).with_fix(
+                    "check the network path to both servers, then run `supamigrate verify` again",
+                ),
+            );
+        }
+        tracing::warn!(schema = %work.schema, table = %work.name, attempt, error = %failure, "read failed, reading again on new connections");
+        on.meter.retract(on.meter.total().saturating_sub(metered));
+        keep.0.restart().map_err(|e| spill_error(work, e))?;
+        keep.1.restart().map_err(|e| spill_error(work, e))?;
+        tokio::time::sleep(retry::backoff(attempt)).await;
+        *on.pair.lock().await = on.pairs.open().await?;
+        attempt += 1;
+    }
 }
 
 /// The tables split by blocks whose totals differ, to be narrowed by key
@@ -642,11 +716,12 @@ impl StreamHash {
 /// reads also keep what `keep` asks for of each row.
 async fn read(
     on: Sides<'_>,
+    client: &Client,
     side: Side,
     sql: &str,
     form: Form,
-    mut keep: Keep<'_>,
-) -> Result<Read> {
+    keep: &mut Keep<'_>,
+) -> std::result::Result<Read, ReadFailure> {
     let work = on.work;
     let key_len = work.key.len();
     let fail = |e: &tokio_postgres::Error| {
@@ -656,15 +731,19 @@ async fn read(
             work.name,
             db_message(e)
         ));
-        if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+        let error = if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
             err.with_fix(format!(
                 "the {side} role must read every row: grant it SELECT, and BYPASSRLS where the table forces row level security"
             ))
         } else {
             err
+        };
+        ReadFailure {
+            error,
+            transient: retry::is_transient(e),
         }
     };
-    let stream = on.client(side).copy_out(sql).await.map_err(|e| fail(&e))?;
+    let stream = client.copy_out(sql).await.map_err(|e| fail(&e))?;
     pin_mut!(stream);
     let mut digest = Digest::default();
     let mut map = RowMap::new();
@@ -679,10 +758,10 @@ async fn read(
         }
     };
     let ended_inside = || {
-        Error::failure(format!(
+        ReadFailure::permanent(Error::failure(format!(
             "{side} table {}.{}: the row stream ended inside a row",
             work.schema, work.name
-        ))
+        )))
     };
     if form.binary {
         let mut tuples = TupleSplitter::default();
@@ -697,10 +776,10 @@ async fn read(
                 None => tuples.feed(&chunk, |tuple| digest.add_row(&canonical::row_hash(tuple))),
             };
             fed.map_err(|what| {
-                Error::failure(format!(
+                ReadFailure::permanent(Error::failure(format!(
                     "{side} table {}.{}: {what}",
                     work.schema, work.name
-                ))
+                )))
             })?;
         }
         if !tuples.is_clean() {
@@ -719,7 +798,7 @@ async fn read(
             lines.feed(&chunk, |line| {
                 let hash = canonical::row_hash(line);
                 digest.add_row(&hash);
-                match &mut keep {
+                match keep {
                     Keep::Nothing => {}
                     Keep::Keys => {
                         map.entry(canonical::key_prefix(line, key_len).to_vec())

@@ -1,0 +1,67 @@
+//! The retry policy for reads and copies: which errors are worth another
+//! attempt, how many attempts, and how long to wait between them.
+//!
+//! Touches: nothing.
+
+use std::time::Duration;
+
+use tokio_postgres::error::SqlState;
+
+/// Attempts per unit of work, the first included.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// 0.5 s, 1 s, 2 s, ... capped at 10 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(6).saturating_sub(1)))
+        .min(Duration::from_secs(10))
+}
+
+/// Errors worth another attempt: lost connections, shutdowns and restarts,
+/// serialization failures and deadlocks, too many connections.
+pub fn is_transient(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => is_transient_state(code),
+        // No SQLSTATE: an I/O error on the socket, or the server went away.
+        None => true,
+    }
+}
+
+fn is_transient_state(code: &SqlState) -> bool {
+    code.code().starts_with("08")
+        || [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::TOO_MANY_CONNECTIONS,
+            SqlState::IDLE_SESSION_TIMEOUT,
+        ]
+        .contains(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_states_are_connection_shutdown_and_serialization() {
+        assert!(is_transient_state(&SqlState::ADMIN_SHUTDOWN));
+        assert!(is_transient_state(&SqlState::CONNECTION_FAILURE));
+        assert!(is_transient_state(&SqlState::T_R_SERIALIZATION_FAILURE));
+        assert!(!is_transient_state(&SqlState::UNDEFINED_TABLE));
+        assert!(!is_transient_state(&SqlState::INVALID_PARAMETER_VALUE));
+        assert!(!is_transient_state(&SqlState::UNIQUE_VIOLATION));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert_eq!(backoff(2), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(2));
+        assert_eq!(backoff(20), Duration::from_secs(10));
+    }
+}
