@@ -57,3 +57,18 @@ INSERT INTO public.tskey
 CREATE TABLE public.exprkey (a text, b int);
 CREATE UNIQUE INDEX exprkey_lower ON public.exprkey (lower(a));
 INSERT INTO public.exprkey SELECT 'A' || g, g FROM generate_series(1, 100) g;
+-- A composite-type key, an array key, a key under a nondeterministic
+-- (case-insensitive) collation, and inheritance: a parent read without its
+-- child's rows, and a child that inherits no primary key (so it is keyless).
+CREATE TYPE public.pair AS (a int, b text);
+CREATE TABLE public.compkey (k public.pair PRIMARY KEY, v int);
+INSERT INTO public.compkey SELECT ROW(g % 7, 'b' || g)::public.pair, g FROM generate_series(1, 50) g;
+CREATE TABLE public.arrkey (k int[] PRIMARY KEY, v int);
+INSERT INTO public.arrkey SELECT ARRAY[g % 10, g], g FROM generate_series(1, 50) g;
+CREATE COLLATION public.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE public.cikey (k text COLLATE public.ci PRIMARY KEY, v int);
+INSERT INTO public.cikey SELECT CASE WHEN g % 2 = 0 THEN 'Key' ELSE 'kEY' END || g, g FROM generate_series(1, 50) g;
+CREATE TABLE public.parent_t (id int PRIMARY KEY, v text);
+CREATE TABLE public.child_t (extra text) INHERITS (public.parent_t);
+INSERT INTO public.parent_t SELECT g, 'p' || g FROM generate_series(1, 20) g;
+INSERT INTO public.child_t SELECT g, 'c' || g, 'x' FROM generate_series(21, 40) g;
