@@ -364,7 +364,8 @@ async fn applied_run(client: &Client) -> Result<Option<AppliedRun>> {
                                                AND s.is_current AND s.state = 'done') AS done) d
               WHERE r.state = 'active'
                 AND (d.done OR EXISTS (SELECT 1 FROM supamigrate.undo_journal u
-                                        WHERE u.run_id = r.id AND u.stage = 'schema'))",
+                                        WHERE u.run_id = r.id AND u.stage = 'schema'
+                                          AND u.undone_at IS NULL))",
             &[],
         )
         .await
