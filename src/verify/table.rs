@@ -491,7 +491,8 @@ async fn narrow_block_table(on: Sides<'_>, range: &Range) -> Result<RangeResult>
     let every = (on.work.narrow_bytes / NARROWEST_ROW).max(1);
     let sql = on.work.key_sql(range, Side::Source);
     let pair = on.pair.lock().await;
-    let points = super::ranges::points_every(&pair.0, Side::Source, &sql, every).await?;
+    let points =
+        super::ranges::points_every(client(&pair, Side::Source), Side::Source, &sql, every).await?;
     drop(pair);
     narrow_each(on, super::ranges::within(range, points), started).await
 }
