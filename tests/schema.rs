@@ -19,6 +19,16 @@ fn config(dir: &Path, source: &str, target: &str) {
     .unwrap();
 }
 
+/// `{name}_source` and `{name}_target`, and a directory whose
+/// `supamigrate.toml` points at them.
+fn configured(name: &str) -> (support::TestDb, support::TestDb, tempfile::TempDir) {
+    let source = support::source_db(&format!("{name}_source"));
+    let target = support::target_db(&format!("{name}_target"));
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &source.url, &target.url);
+    (source, target, dir)
+}
+
 /// One line per object detail, keyed by the object as the change list names
 /// it (`relation public.t`, `function auth.uid`, `type public.e`).
 const INVENTORY: &str = r#"
@@ -99,10 +109,7 @@ async fn apply_post_data(url: &str) -> (String, Vec<post_data::PostDataStep>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn whole_source_schema_applies_and_matches_except_explained_changes() {
-    let source = support::source_db("schema_whole_source");
-    let target = support::target_db("schema_whole_target");
-    let dir = tempfile::tempdir().unwrap();
-    config(dir.path(), &source.url, &target.url);
+    let (source, target, dir) = configured("schema_whole");
     let out = support::cmd_in(dir.path())
         .args(["schema", "--json"])
         .assert()
@@ -155,10 +162,7 @@ async fn whole_source_schema_applies_and_matches_except_explained_changes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rls_on_the_target_shows_exactly_the_users_rows_as_on_the_source() {
-    let source = support::source_db("schema_rls_source");
-    let target = support::target_db("schema_rls_target");
-    let dir = tempfile::tempdir().unwrap();
-    config(dir.path(), &source.url, &target.url);
+    let (source, target, dir) = configured("schema_rls");
     support::cmd_in(dir.path()).arg("schema").assert().success();
     apply_post_data(&target.url).await;
 
@@ -203,11 +207,8 @@ async fn rls_on_the_target_shows_exactly_the_users_rows_as_on_the_source() {
 
 #[test]
 fn non_empty_target_is_refused_and_nothing_is_written() {
-    let source = support::source_db("schema_nonempty_source");
-    let target = support::target_db("schema_nonempty_target");
+    let (_source, target, dir) = configured("schema_nonempty");
     support::psql(&target.url, "CREATE TABLE public.already_here (id int)");
-    let dir = tempfile::tempdir().unwrap();
-    config(dir.path(), &source.url, &target.url);
     let out = support::cmd_in(dir.path()).arg("schema").assert().code(4);
     let err = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(
@@ -224,10 +225,7 @@ fn non_empty_target_is_refused_and_nothing_is_written() {
 
 #[test]
 fn missing_pg_dump_is_a_usage_error() {
-    let source = support::source_db("schema_pgdump_source");
-    let target = support::target_db("schema_pgdump_target");
-    let dir = tempfile::tempdir().unwrap();
-    config(dir.path(), &source.url, &target.url);
+    let (_source, _target, dir) = configured("schema_pgdump");
     let out = support::cmd_in(dir.path())
         .args(["schema", "--pg-dump", "/nonexistent/pg_dump"])
         .assert()
@@ -238,10 +236,7 @@ fn missing_pg_dump_is_a_usage_error() {
 
 #[test]
 fn plan_assesses_the_schema_rules_and_blockers() {
-    let source = support::source_db("schema_plan_source");
-    let target = support::target_db("schema_plan_target");
-    let dir = tempfile::tempdir().unwrap();
-    config(dir.path(), &source.url, &target.url);
+    let (source, target, dir) = configured("schema_plan");
     let out = support::cmd_in(dir.path())
         .args(["plan", "--json"])
         .assert()
@@ -294,16 +289,13 @@ fn plan_assesses_the_schema_rules_and_blockers() {
 
 #[test]
 fn unavailable_extension_blocks_schema_and_names_what_uses_it() {
-    let source = support::source_db("schema_ext_source");
-    let target = support::target_db("schema_ext_target");
+    let (source, target, dir) = configured("schema_ext");
     // sslinfo is kept out of the Aurora-like target (see tests/support).
     support::psql(
         &source.url,
         "CREATE EXTENSION sslinfo WITH SCHEMA extensions;
          CREATE VIEW public.my_tls AS SELECT extensions.ssl_is_used() AS tls;",
     );
-    let dir = tempfile::tempdir().unwrap();
-    config(dir.path(), &source.url, &target.url);
     let out = support::cmd_in(dir.path()).arg("schema").assert().code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(err.contains("extension sslinfo"), "{err}");
@@ -325,10 +317,7 @@ fn schema_state(target: &str) -> String {
 
 #[test]
 fn a_schema_committed_before_its_done_mark_is_not_refused_on_the_next_run() {
-    let source = support::source_db("schema_recover_source");
-    let target = support::target_db("schema_recover_target");
-    let dir = tempfile::tempdir().unwrap();
-    config(dir.path(), &source.url, &target.url);
+    let (_source, target, dir) = configured("schema_recover");
     support::cmd_in(dir.path()).arg("schema").assert().success();
     let objects = inventory(&target.url);
     // What a process killed between the schema's commit and the stage's done
@@ -350,10 +339,7 @@ fn a_schema_committed_before_its_done_mark_is_not_refused_on_the_next_run() {
 
 #[test]
 fn ctrl_c_while_applying_leaves_nothing_and_says_to_run_again() {
-    let source = support::source_db("schema_sigint_source");
-    let target = support::target_db("schema_sigint_target");
-    let dir = tempfile::tempdir().unwrap();
-    config(dir.path(), &source.url, &target.url);
+    let (_source, target, dir) = configured("schema_sigint");
 
     // An uncommitted DROP SCHEMA holds the lock that creating anything in
     // `public` waits for, so the stage is provably mid-way when Ctrl-C comes.

@@ -157,10 +157,6 @@ async fn verify(
         source_snapshot: src.snapshot.clone(),
         target_snapshot: tgt.snapshot.clone(),
     });
-    let mut workers = Vec::with_capacity(jobs);
-    for _ in 0..jobs {
-        workers.push(pairs.open().await?);
-    }
     let works = Arc::new(works);
     let progress = Arc::new(Progress::new(
         mode,
@@ -180,15 +176,8 @@ async fn verify(
             .enumerate()
             .flat_map(|(i, w)| w.jobs(i))
             .collect();
-        let (mut results, workers) = table::run_jobs(
-            Arc::clone(&works),
-            workers,
-            &pairs,
-            first,
-            &progress,
-            &tallies,
-        )
-        .await?;
+        let mut results =
+            table::run_jobs(Arc::clone(&works), jobs, &pairs, first, &progress, &tallies).await?;
         let mut narrowing = Vec::new();
         for t in table::block_mismatches(&works, &mut results) {
             let (work, st) = (&works[t], sources[t]);
@@ -209,14 +198,13 @@ async fn verify(
             results.extend(
                 table::run_jobs(
                     Arc::clone(&works),
-                    workers,
+                    jobs,
                     &pairs,
                     narrowing,
                     &progress,
                     &tallies,
                 )
-                .await?
-                .0,
+                .await?,
             );
         }
         progress.finish();

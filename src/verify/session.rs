@@ -33,7 +33,7 @@ pub async fn coordinator(side: Side, ep: &Endpoint) -> Result<Coordinator> {
 }
 
 /// A worker connection reading in the coordinator's snapshot.
-pub async fn worker(side: Side, ep: &Endpoint, snapshot: &str) -> Result<Client> {
+async fn worker(side: Side, ep: &Endpoint, snapshot: &str) -> Result<Client> {
     let client = pg::connect(side, ep).await?;
     client
         .batch_execute(&format!(

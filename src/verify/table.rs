@@ -314,28 +314,29 @@ impl RangeResult {
 /// A result and the index of its table.
 pub type TableResult = (usize, RangeResult);
 
-/// Runs `jobs` with one worker per connection pair; returns one result per
-/// job and the connections, for a next pass under the same snapshots.
+/// Runs `jobs` with up to `workers` workers, each on its own pair of
+/// connections in the snapshots of `pairs`; returns one result per job.
 pub async fn run_jobs(
     tables: Arc<Vec<TableWork>>,
-    workers: Vec<(Client, Client)>,
+    workers: usize,
     pairs: &Arc<Pairs>,
     mut jobs: Vec<Job>,
     progress: &Arc<Progress>,
     tallies: &Arc<Vec<Mutex<Tally>>>,
-) -> Result<(Vec<TableResult>, Vec<(Client, Client)>)> {
+) -> Result<Vec<TableResult>> {
     // Big tables first, so the slowest one does not start last.
     jobs.sort_by_key(|j| std::cmp::Reverse(tables[j.table].bytes));
+    let workers = workers.min(jobs.len());
     let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
     let mut set = tokio::task::JoinSet::new();
-    for pair in workers {
+    for _ in 0..workers {
         let queue = Arc::clone(&queue);
         let pairs = Arc::clone(pairs);
         let tables = Arc::clone(&tables);
         let progress = Arc::clone(progress);
         let tallies = Arc::clone(tallies);
         set.spawn(async move {
-            let pair = AsyncMutex::new(pair);
+            let pair = AsyncMutex::new(pairs.open().await?);
             let mut out = Vec::new();
             loop {
                 let job = queue.lock().expect("queue lock").pop_front();
@@ -359,18 +360,14 @@ pub async fn run_jobs(
                 progress.chunk_done(&label, job.ordinal, result.source.rows, meter.total());
                 out.push((job.table, result));
             }
-            Ok::<_, Error>((out, pair.into_inner()))
+            Ok::<_, Error>(out)
         });
     }
     let mut results = Vec::new();
-    let mut back = Vec::new();
     while let Some(joined) = set.join_next().await {
-        let (part, pair) =
-            joined.map_err(|e| Error::failure(format!("verify worker stopped: {e}")))??;
-        results.extend(part);
-        back.push(pair);
+        results.extend(joined.map_err(|e| Error::failure(format!("verify worker stopped: {e}")))??);
     }
-    Ok((results, back))
+    Ok(results)
 }
 
 /// Counts the bytes a unit streams and passes them on to progress.
@@ -420,11 +417,15 @@ struct Sides<'a> {
     tally: &'a Mutex<Tally>,
 }
 
-fn client(pair: &(Client, Client), side: Side) -> &Client {
-    match side {
+/// Every `every`-th key of `sql` on one side: where to cut a range for
+/// narrowing.
+async fn cut_points(on: Sides<'_>, side: Side, sql: &str, every: u64) -> Result<Vec<Vec<String>>> {
+    let pair = on.pair.lock().await;
+    let client = match side {
         Side::Source => &pair.0,
         Side::Target => &pair.1,
-    }
+    };
+    super::ranges::points_every(client, side, sql, every).await
 }
 
 async fn range(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
@@ -468,9 +469,7 @@ async fn narrow_in_parts(
     let side = bigger.side;
     let every = bigger.digest.rows.div_ceil(parts).max(1);
     let sql = on.work.key_sql(range, side);
-    let pair = on.pair.lock().await;
-    let points = super::ranges::points_every(client(&pair, side), side, &sql, every).await?;
-    drop(pair);
+    let points = cut_points(on, side, &sql, every).await?;
     narrow_each(on, super::ranges::within(range, points), started).await
 }
 
@@ -490,10 +489,7 @@ async fn narrow_block_table(on: Sides<'_>, range: &Range) -> Result<RangeResult>
     }
     let every = (on.work.narrow_bytes / NARROWEST_ROW).max(1);
     let sql = on.work.key_sql(range, Side::Source);
-    let pair = on.pair.lock().await;
-    let points =
-        super::ranges::points_every(client(&pair, Side::Source), Side::Source, &sql, every).await?;
-    drop(pair);
+    let points = cut_points(on, Side::Source, &sql, every).await?;
     narrow_each(on, super::ranges::within(range, points), started).await
 }
 
