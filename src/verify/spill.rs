@@ -1,7 +1,8 @@
-//! Row hashes of a keyless table that differs, written to temporary files
-//! partitioned by their first byte, so that the two sides' multisets are
-//! compared one partition at a time: memory holds one partition of one side,
-//! not the whole table (a keyless log table can be the largest of all).
+//! Row hashes of a keyless table that differs, held in memory while they
+//! are few and otherwise written to temporary files partitioned by their
+//! first byte, so that the two sides' multisets are compared one partition
+//! at a time: memory holds one partition of one side, not the whole table
+//! (a keyless log table can be the largest of all).
 //!
 //! Touches: temporary files only, removed when dropped.
 
@@ -9,36 +10,60 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 
-/// Partitions per side: a table of 256 million rows holds about a million
-/// row hashes in memory at a time.
+/// Partitions per side on disk: a table of 256 million rows holds about a
+/// million row hashes in memory at a time.
 pub const PARTS: usize = 256;
 
-/// One side's row hashes, partitioned.
+/// Row hashes a side holds in memory (4 MiB) before it opens its partition
+/// files: small keyless tables, however many differ at once, then open no
+/// files at all (each side's partitions take 256 file descriptors, and
+/// several tables narrowing at once could pass a host's limit of open files).
+const HELD: usize = 1 << 17;
+
+/// One side's row hashes, held or partitioned on disk.
+#[derive(Default)]
 pub struct Spill {
+    held: Vec<[u8; 32]>,
+    /// Empty until more than [`HELD`] hashes came.
     files: Vec<BufWriter<File>>,
     /// The first write error; later rows are not written.
     failed: Option<io::Error>,
 }
 
 impl Spill {
-    pub fn new() -> io::Result<Spill> {
-        let files = (0..PARTS)
-            .map(|_| tempfile::tempfile().map(BufWriter::new))
-            .collect::<io::Result<_>>()?;
-        Ok(Spill {
-            files,
-            failed: None,
-        })
-    }
-
     pub fn push(&mut self, hash: &[u8; 32]) {
         if self.failed.is_some() {
             return;
         }
-        let part = usize::from(hash[0]) * PARTS / 256;
-        if let Err(e) = self.files[part].write_all(hash) {
+        if self.files.is_empty() {
+            if self.held.len() < HELD {
+                self.held.push(*hash);
+                return;
+            }
+            if let Err(e) = self.spill_to_disk() {
+                self.failed = Some(e);
+                return;
+            }
+        }
+        if let Err(e) = self.write(hash) {
             self.failed = Some(e);
         }
+    }
+
+    fn write(&mut self, hash: &[u8; 32]) -> io::Result<()> {
+        let part = usize::from(hash[0]) * PARTS / 256;
+        self.files[part].write_all(hash)
+    }
+
+    /// Opens the partition files and moves the held hashes into them.
+    fn spill_to_disk(&mut self) -> io::Result<()> {
+        self.files = (0..PARTS)
+            .map(|_| tempfile::tempfile().map(BufWriter::new))
+            .collect::<io::Result<_>>()?;
+        for hash in std::mem::take(&mut self.held) {
+            self.write(&hash)?;
+        }
+        Ok(())
     }
 
     /// The partitions, flushed and rewound for reading.
@@ -59,18 +84,58 @@ impl Spill {
 
 /// Rows of the source not on the target (missing) and of the target not on
 /// the source (extra), counted as multisets: duplicates count.
-pub fn compare(source: Spill, target: Spill) -> io::Result<(u64, u64)> {
+pub fn compare(mut source: Spill, mut target: Spill) -> io::Result<(u64, u64)> {
+    if let Some(e) = source.failed.take().or(target.failed.take()) {
+        return Err(e);
+    }
+    if source.files.is_empty() && target.files.is_empty() {
+        let mut tally = Multiset::default();
+        source.held.iter().for_each(|h| tally.source(*h));
+        target.held.iter().for_each(|h| tally.target(*h));
+        return Ok(tally.finish());
+    }
+    // One side went to disk: the other joins it there, so that both are
+    // partitioned alike.
+    for side in [&mut source, &mut target] {
+        if side.files.is_empty() {
+            side.spill_to_disk()?;
+        }
+    }
     let (mut missing, mut extra) = (0, 0);
     for (s, t) in source.into_files()?.into_iter().zip(target.into_files()?) {
-        let mut counts: HashMap<[u8; 32], u64> = HashMap::new();
-        each_hash(s, |h| *counts.entry(h).or_insert(0) += 1)?;
-        each_hash(t, |h| match counts.get_mut(&h) {
-            Some(n) if *n > 0 => *n -= 1,
-            _ => extra += 1,
-        })?;
-        missing += counts.values().sum::<u64>();
+        let mut tally = Multiset::default();
+        each_hash(s, |h| tally.source(h))?;
+        each_hash(t, |h| tally.target(h))?;
+        let (m, e) = tally.finish();
+        missing += m;
+        extra += e;
     }
     Ok((missing, extra))
+}
+
+/// Source rows counted in, target rows counted off.
+#[derive(Default)]
+struct Multiset {
+    counts: HashMap<[u8; 32], u64>,
+    extra: u64,
+}
+
+impl Multiset {
+    fn source(&mut self, hash: [u8; 32]) {
+        *self.counts.entry(hash).or_insert(0) += 1;
+    }
+
+    fn target(&mut self, hash: [u8; 32]) {
+        match self.counts.get_mut(&hash) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => self.extra += 1,
+        }
+    }
+
+    /// (missing, extra)
+    fn finish(self) -> (u64, u64) {
+        (self.counts.values().sum(), self.extra)
+    }
 }
 
 fn each_hash(file: File, mut f: impl FnMut([u8; 32])) -> io::Result<()> {
@@ -91,7 +156,7 @@ mod tests {
     use crate::verify::canonical::row_hash;
 
     fn spill(rows: &[&str]) -> Spill {
-        let mut s = Spill::new().unwrap();
+        let mut s = Spill::default();
         for r in rows {
             s.push(&row_hash(r.as_bytes()));
         }
@@ -109,5 +174,18 @@ mod tests {
         // Missing: two of three "dup", "gone", "row 7"; extra: two "new".
         assert_eq!(compare(spill(&src), spill(&tgt)).unwrap(), (4, 2));
         assert_eq!(compare(spill(&src), spill(&src)).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn a_side_past_what_memory_holds_is_compared_on_disk_with_the_other() {
+        let many: Vec<String> = (0..HELD + 10).map(|i| format!("row {i}")).collect();
+        let big: Vec<&str> = many.iter().map(String::as_str).collect();
+        let (big_side, small_side) = (spill(&big), spill(&big[..5]));
+        assert_eq!(big_side.files.len(), PARTS);
+        assert!(small_side.files.is_empty());
+        assert_eq!(compare(big_side, small_side).unwrap(), (HELD as u64 + 5, 0));
+        let mut changed = big.clone();
+        changed[HELD] = "changed";
+        assert_eq!(compare(spill(&changed), spill(&big)).unwrap(), (1, 1));
     }
 }

@@ -493,21 +493,21 @@ async fn narrow_block_table(on: Sides<'_>, range: &Range) -> Result<RangeResult>
     narrow_each(on, super::ranges::within(range, points), started).await
 }
 
-/// Compares a keyless table as two multisets of row hashes, spilled to disk
-/// partitioned and compared partition by partition: exact counts of missing
-/// and extra rows in the memory of one partition.
+/// Compares a keyless table as two multisets of row hashes, held in memory
+/// or, for a large table, spilled to disk partitioned and compared partition
+/// by partition: exact counts of missing and extra rows in the memory of one
+/// partition.
 async fn narrow_keyless(on: Sides<'_>, range: &Range, started: Instant) -> Result<RangeResult> {
     let work = on.work;
-    let spill_err = |e| spill_error(work, e);
-    let mut source = Spill::new().map_err(spill_err)?;
-    let mut target = Spill::new().map_err(spill_err)?;
+    let mut source = Spill::default();
+    let mut target = Spill::default();
     let sql = |side| work.sql(range, side, NARROW);
     let keep = (Keep::Hashes(&mut source), Keep::Hashes(&mut target));
     let (src, tgt) = both(on, sql, NARROW, keep).await?;
     let (missing, extra) = tokio::task::spawn_blocking(move || spill::compare(source, target))
         .await
         .map_err(|e| Error::failure(format!("comparing row hashes stopped: {e}")))?
-        .map_err(spill_err)?;
+        .map_err(|e| spill_error(work, e))?;
     on.tally
         .lock()
         .expect("tally lock")
@@ -520,7 +520,9 @@ fn spill_error(work: &TableWork, e: std::io::Error) -> Error {
         "table {}.{}: keeping row hashes in temporary files: {e}",
         work.schema, work.name
     ))
-    .with_fix("free space in the temporary directory (TMPDIR), or point TMPDIR elsewhere")
+    .with_fix(
+        "free space in the temporary directory (TMPDIR) or point TMPDIR elsewhere; for too many open files, raise `ulimit -n` or lower copy.jobs",
+    )
 }
 
 /// Narrows sub-ranges one after another; their digests add up to the range's.
@@ -585,11 +587,10 @@ enum Keep<'s> {
 
 impl Keep<'_> {
     /// Forgets what a failed attempt kept, before the read starts again.
-    fn restart(&mut self) -> std::io::Result<()> {
+    fn restart(&mut self) {
         if let Keep::Hashes(spill) = self {
-            **spill = Spill::new()?;
+            **spill = Spill::default();
         }
-        Ok(())
     }
 }
 
@@ -653,8 +654,8 @@ async fn both(
         }
         tracing::warn!(schema = %work.schema, table = %work.name, attempt, error = %failure, "read failed, reading again on new connections");
         on.meter.retract(on.meter.total().saturating_sub(metered));
-        keep.0.restart().map_err(|e| spill_error(work, e))?;
-        keep.1.restart().map_err(|e| spill_error(work, e))?;
+        keep.0.restart();
+        keep.1.restart();
         tokio::time::sleep(retry::backoff(attempt)).await;
         *on.pair.lock().await = on.pairs.open().await?;
         attempt += 1;

@@ -304,7 +304,23 @@ pub fn cmd_in(dir: &Path) -> assert_cmd::Command {
 /// settings, info logs) as a plain `Command`, for tests that spawn it and
 /// signal it while it runs.
 pub fn spawnable_in(dir: &Path) -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("supamigrate"));
+    clean(
+        Command::new(assert_cmd::cargo::cargo_bin("supamigrate")),
+        dir,
+    )
+}
+
+/// As [`cmd_in`], run by util-linux's `prlimit` with at most `files` open
+/// files, as on a host whose limit is lower than this machine's.
+pub fn cmd_with_open_files(dir: &Path, files: u32) -> assert_cmd::Command {
+    let mut c = Command::new("prlimit");
+    c.arg(format!("--nofile={files}"))
+        .arg("--")
+        .arg(assert_cmd::cargo::cargo_bin("supamigrate"));
+    assert_cmd::Command::from_std(clean(c, dir))
+}
+
+fn clean(mut c: Command, dir: &Path) -> Command {
     c.env_clear()
         .current_dir(dir)
         .env("PATH", std::env::var("PATH").unwrap_or_default())

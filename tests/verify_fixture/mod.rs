@@ -110,7 +110,25 @@ pub fn verify(src: &str, tgt: &str, extra: &[&str]) -> Run {
 /// `verify` with more environment variables (they override the defaults).
 pub fn verify_with(src: &str, tgt: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let dir = crate::support::temp_dir();
-    let out = crate::support::cmd_in(&dir)
+    verify_by(crate::support::cmd_in(&dir), dir, src, tgt, extra, env)
+}
+
+/// `verify` allowed at most `files` open files.
+pub fn verify_with_open_files(src: &str, tgt: &str, files: u32) -> Run {
+    let dir = crate::support::temp_dir();
+    let cmd = crate::support::cmd_with_open_files(&dir, files);
+    verify_by(cmd, dir, src, tgt, &[], &[])
+}
+
+fn verify_by(
+    mut cmd: assert_cmd::Command,
+    dir: PathBuf,
+    src: &str,
+    tgt: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let out = cmd
         .env("SUPAMIGRATE_SOURCE_URL", src)
         .env("SUPAMIGRATE_TARGET_URL", tgt)
         // 1 MiB ranges: the bigger fixture tables are read as several ranges.
