@@ -245,8 +245,29 @@ fn reads_whose_connection_drops_are_read_again_and_counted_once() {
     support::psql(&tgt, rows);
     support::psql(
         &tgt,
-        "DELETE FROM public.retry_log WHERE ctid = (SELECT min(ctid) FROM public.retry_log)",
+        "DELETE FROM public.retry_log WHERE ctid = (SELECT min(ctid) FROM public.retry_log);
+         UPDATE public.retry_rows SET pad = upper(pad) WHERE id = 123456;",
     );
+    // retry_rows now differs in one range, which narrowing cuts into parts
+    // at every so many source keys: that key read is cut too, on the
+    // source, by a loop on the server that ends it as soon as it starts.
+    let source = src.clone();
+    let key_read_cut = std::thread::spawn(move || {
+        support::psql(
+            &source,
+            r#"SET statement_timeout = '60s';
+               DO $$ BEGIN
+                 LOOP
+                   PERFORM pg_stat_clear_snapshot();
+                   PERFORM pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE application_name = 'supamigrate' AND state = 'active'
+                      AND query LIKE 'COPY (SELECT "id" FROM ONLY "public"."retry_rows"%';
+                   EXIT WHEN FOUND;
+                   PERFORM pg_sleep(0.001);
+                 END LOOP;
+               END $$;"#,
+        )
+    });
     let dir = support::temp_dir();
     let child = support::spawnable_in(&dir)
         .env("SUPAMIGRATE_SOURCE_URL", &src)
@@ -272,7 +293,18 @@ fn reads_whose_connection_drops_are_read_again_and_counted_once() {
     cut("retry_log", "NOT");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        key_read_cut.join().is_ok(),
+        "narrowing's key read was never seen: {stderr}"
+    );
     support::assert_exit(&out, 3);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("reading again on new connections")
+                && l.contains("choosing where to cut a range for narrowing")),
+        "{stderr}"
+    );
     for table in ["retry_rows", "retry_log"] {
         assert!(
             stderr.contains(&format!(
@@ -290,7 +322,11 @@ fn reads_whose_connection_drops_are_read_again_and_counted_once() {
         (&400000.into(), &400000.into()),
         "{t}"
     );
-    assert_eq!(t["match"], true, "{t}");
+    assert_eq!(
+        t["mismatches"],
+        serde_json::json!([{"key": {"id": "123456"}, "kind": "different"}]),
+        "{t}"
+    );
     let t = table(&report, "retry_log");
     assert_eq!(
         (&t["source_rows"], &t["target_rows"]),

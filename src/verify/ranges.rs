@@ -111,25 +111,21 @@ pub fn within(range: &Range, points: Vec<Vec<String>>) -> Vec<Range> {
 
 /// Every `every`-th key streamed by `sql` (one side's keys of a range, in
 /// the order ranges compare them; nothing else is held): split points that
-/// cut the range into parts of about `every` rows of that side.
+/// cut the range into parts of about `every` rows of that side. The
+/// driver's error is returned as is, for the caller to judge whether
+/// another attempt may succeed.
 pub async fn points_every(
     client: &Client,
-    side: Side,
     sql: &str,
     every: u64,
-) -> Result<Vec<Vec<String>>> {
-    let doing = "choosing where to cut a range for narrowing";
-    let stream = client
-        .copy_out(sql)
-        .await
-        .map_err(|e| catalog_err(side, doing, &e))?;
+) -> std::result::Result<Vec<Vec<String>>, tokio_postgres::Error> {
+    let stream = client.copy_out(sql).await?;
     pin_mut!(stream);
     let mut lines = LineSplitter::default();
     let mut seen = 0u64;
     let mut points = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| catalog_err(side, doing, &e))?;
-        lines.feed(&chunk, |line| {
+        lines.feed(&chunk?, |line| {
             seen += 1;
             if seen % every == 0 {
                 // Key columns are NOT NULL: every field has a value.

@@ -31,6 +31,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use tokio_postgres::Client;
 
 use super::canonical::{self, copy_sql, Digest, LineSplitter, TupleSplitter};
+use super::catalog::catalog_err;
 use super::ranges::{compared_columns, predicate, KeyCol, Range};
 use super::session::Pairs;
 use super::spill::{self, Spill};
@@ -418,14 +419,47 @@ struct Sides<'a> {
 }
 
 /// Every `every`-th key of `sql` on one side: where to cut a range for
-/// narrowing.
+/// narrowing. A lost connection has it read again, as [`both`] does.
 async fn cut_points(on: Sides<'_>, side: Side, sql: &str, every: u64) -> Result<Vec<Vec<String>>> {
-    let pair = on.pair.lock().await;
-    let client = match side {
-        Side::Source => &pair.0,
-        Side::Target => &pair.1,
-    };
-    super::ranges::points_every(client, side, sql, every).await
+    let mut attempt = 1;
+    loop {
+        let got = {
+            let pair = on.pair.lock().await;
+            let client = match side {
+                Side::Source => &pair.0,
+                Side::Target => &pair.1,
+            };
+            super::ranges::points_every(client, sql, every).await
+        };
+        let e = match got {
+            Ok(points) => return Ok(points),
+            Err(e) => e,
+        };
+        let error = catalog_err(side, "choosing where to cut a range for narrowing", &e);
+        if !retry::is_transient(&e) {
+            return Err(error);
+        }
+        again(on, attempt, error).await?;
+        attempt += 1;
+    }
+}
+
+/// After attempt `attempt` lost its connection with `failure`: gives up
+/// after [`MAX_ATTEMPTS`], else warns, waits and opens a new pair of
+/// connections in the same snapshots.
+async fn again(on: Sides<'_>, attempt: u32, failure: Error) -> Result<()> {
+    let work = on.work;
+    if attempt >= MAX_ATTEMPTS {
+        return Err(
+            Error::failure(format!("{failure}, after {attempt} attempts")).with_fix(
+                "check the network path to both servers, then run `supamigrate verify` again",
+            ),
+        );
+    }
+    tracing::warn!(schema = %work.schema, table = %work.name, attempt, error = %failure, "read failed, reading again on new connections");
+    tokio::time::sleep(retry::backoff(attempt)).await;
+    *on.pair.lock().await = on.pairs.open().await?;
+    Ok(())
 }
 
 async fn range(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
@@ -628,7 +662,6 @@ async fn both(
     form: Form,
     mut keep: (Keep<'_>, Keep<'_>),
 ) -> Result<(Read, Read)> {
-    let work = on.work;
     let (ssql, tsql) = (sql(Side::Source), sql(Side::Target));
     let mut attempt = 1;
     loop {
@@ -645,19 +678,10 @@ async fn both(
             Err(f) if !f.transient => return Err(f.error),
             Err(f) => f.error,
         };
-        if attempt >= MAX_ATTEMPTS {
-            return Err(
-                Error::failure(format!("{failure}, after {attempt} attempts")).with_fix(
-                    "check the network path to both servers, then run `supamigrate verify` again",
-                ),
-            );
-        }
-        tracing::warn!(schema = %work.schema, table = %work.name, attempt, error = %failure, "read failed, reading again on new connections");
         on.meter.retract(on.meter.total().saturating_sub(metered));
         keep.0.restart();
         keep.1.restart();
-        tokio::time::sleep(retry::backoff(attempt)).await;
-        *on.pair.lock().await = on.pairs.open().await?;
+        again(on, attempt, failure).await?;
         attempt += 1;
     }
 }
