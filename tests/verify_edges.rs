@@ -37,7 +37,7 @@ fn edge_names_keys_and_types_verify_clean_and_tampers_are_localised() {
     let (src, tgt) = edge_pair("verify_edges");
     let clean = verify(&src, &tgt, &[]);
     assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
-    assert_eq!(clean.report["tables"].as_array().unwrap().len(), 16);
+    assert_eq!(clean.report["tables"].as_array().unwrap().len(), 20);
     assert_eq!(table(&clean.report, "parent_t")["source_rows"], 20);
     assert_eq!(table(&clean.report, "child_t")["key"], json!([]));
     assert_eq!(table(&clean.report, "no cols")["source_rows"], 2);
@@ -63,7 +63,11 @@ break" = 'zz' WHERE "col""q" = 7;
            UPDATE public.arrkey SET v = 0 WHERE k = '{3,3}';
            UPDATE public.cikey SET k = 'KEY2' WHERE k = 'Key2';
            DELETE FROM ONLY public.parent_t WHERE id = 5;
-           UPDATE public.child_t SET v = 'z' WHERE id = 30;"#,
+           UPDATE public.child_t SET v = 'z' WHERE id = 30;
+           UPDATE public.citextkey SET k = 'NAME3' WHERE k = 'Name3';
+           UPDATE public.bytekey SET v = 0 WHERE v = 9;
+           UPDATE public.charkey SET v = 0 WHERE k = 'c7';
+           UPDATE public.docs SET price = '{"price": 10}' WHERE id = 4;"#,
     );
     // Three keyless tables differ, and narrowing them must not need a file
     // descriptor per partition (512 a table, before): small ones are held
@@ -95,6 +99,14 @@ break" = 'zz' WHERE "col""q" = 7;
         ("public", "compkey", json!({"k": "(1,b1)"}), "different"),
         ("public", "arrkey", json!({"k": "{3,3}"}), "different"),
         ("public", "parent_t", json!({"id": "5"}), "missing"),
+        (
+            "public",
+            "bytekey",
+            json!({"k": "\\x45c48cce2e2d7fbdea1afc51c7c6ad26"}),
+            "different",
+        ),
+        ("public", "charkey", json!({"k": "c7    "}), "different"),
+        ("public", "docs", json!({"id": "4"}), "different"),
     ];
     for (schema, name, key, kind) in cases {
         let t = table_in(r, schema, name);
@@ -109,6 +121,10 @@ break" = 'zz' WHERE "col""q" = 7;
     assert_eq!(
         table(r, "cikey")["mismatches"],
         json!([{"key": {"k": "KEY2"}, "kind": "extra"}, {"key": {"k": "Key2"}, "kind": "missing"}])
+    );
+    assert_eq!(
+        table(r, "citextkey")["mismatches"],
+        json!([{"key": {"k": "NAME3"}, "kind": "extra"}, {"key": {"k": "Name3"}, "kind": "missing"}])
     );
     // Keyless: the changed row is one missing and one extra, without keys.
     for name in ["exprkey", "child_t"] {

@@ -72,3 +72,17 @@ CREATE TABLE public.parent_t (id int PRIMARY KEY, v text);
 CREATE TABLE public.child_t (extra text) INHERITS (public.parent_t);
 INSERT INTO public.parent_t SELECT g, 'p' || g FROM generate_series(1, 20) g;
 INSERT INTO public.child_t SELECT g, 'c' || g, 'x' FROM generate_series(21, 40) g;
+-- A key of an extension's case-insensitive type, a bytea key and a
+-- blank-padded char key; jsonb under a domain, and a jsonb number whose
+-- scale alone can change (10.0 and 10 are equal jsonb, but not the same
+-- value as stored and shown).
+CREATE EXTENSION IF NOT EXISTS citext;
+CREATE TABLE public.citextkey (k citext PRIMARY KEY, v int);
+INSERT INTO public.citextkey SELECT 'Name' || g, g FROM generate_series(1, 50) g;
+CREATE TABLE public.bytekey (k bytea PRIMARY KEY, v int);
+INSERT INTO public.bytekey SELECT decode(md5(g::text), 'hex'), g FROM generate_series(1, 50) g;
+CREATE TABLE public.charkey (k char(6) PRIMARY KEY, v int);
+INSERT INTO public.charkey SELECT 'c' || g, g FROM generate_series(1, 50) g;
+CREATE DOMAIN public.doc AS jsonb CHECK (VALUE ? 'v');
+CREATE TABLE public.docs (id int PRIMARY KEY, d public.doc, price jsonb);
+INSERT INTO public.docs SELECT g, jsonb_build_object('v', g), '{"price": 10.0}' FROM generate_series(1, 50) g;
