@@ -269,7 +269,7 @@ fn reads_whose_connection_drops_are_read_again_and_counted_once() {
         )
     });
     let dir = support::temp_dir();
-    let child = support::spawnable_in(&dir)
+    let mut child = support::spawnable_in(&dir)
         .env("SUPAMIGRATE_SOURCE_URL", &src)
         .env("SUPAMIGRATE_TARGET_URL", &tgt)
         .args(["verify", "--report-dir", "out"])
@@ -277,27 +277,67 @@ fn reads_whose_connection_drops_are_read_again_and_counted_once() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // After the first cut the target database takes no new connections (as
+    // a server or pooler out of slots) until verify logs that it could not
+    // open its new pair: that costs an attempt, and the next one succeeds.
+    let target = support::target_cluster();
+    let log = child.stderr.take().unwrap();
+    let watcher = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(log).lines() {
+            let line = line.unwrap();
+            if line.contains("opening new connections failed, trying again")
+                && !seen.contains("opening new connections failed")
+            {
+                target.superuser_psql(
+                    "postgres",
+                    "ALTER DATABASE verify_retry CONNECTION LIMIT -1",
+                );
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen
+    });
+    let admin = target.superuser_url("verify_retry");
+    let reading = |table: &str, form: &str| {
+        format!(
+            "FROM pg_stat_activity
+              WHERE application_name = 'supamigrate' AND wait_event = 'ClientWrite'
+                AND query LIKE 'COPY%{table}%' AND query {form} LIKE '%FORMAT binary%'"
+        )
+    };
     let cut = |table: &str, form: &str| {
         support::wait_until(
-            &tgt,
+            &admin,
             &format!(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                  WHERE application_name = 'supamigrate' AND wait_event = 'ClientWrite'
-                    AND query LIKE 'COPY%{table}%' AND query {form} LIKE '%FORMAT binary%'"
+                "SELECT count(pg_terminate_backend(pid)) {}",
+                reading(table, form)
             ),
             &format!("no read of {table} was caught mid-stream"),
         )
     };
+    support::wait_until(
+        &admin,
+        &format!("SELECT count(*) {}", reading("retry_rows", "")),
+        "retry_rows was never read",
+    );
+    target.superuser_psql("postgres", "ALTER DATABASE verify_retry CONNECTION LIMIT 0");
     cut("retry_rows", "");
     // The narrowing pass reads text.
     cut("retry_log", "NOT");
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let status = child.wait().unwrap();
+    let stderr = watcher.join().unwrap();
     assert!(
         key_read_cut.join().is_ok(),
         "narrowing's key read was never seen: {stderr}"
     );
-    support::assert_exit(&out, 3);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("too many connections for database"),
+        "{stderr}"
+    );
     assert!(
         stderr
             .lines()

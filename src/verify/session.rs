@@ -7,7 +7,7 @@ use tokio_postgres::Client;
 use super::canonical::SESSION_SETUP;
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
-use crate::pg::{self, quote_literal, Endpoint, Side};
+use crate::pg::{self, quote_literal, retry, Endpoint, Side};
 
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
@@ -33,20 +33,37 @@ pub async fn coordinator(side: Side, ep: &Endpoint) -> Result<Coordinator> {
 }
 
 /// A worker connection reading in the coordinator's snapshot.
-async fn worker(side: Side, ep: &Endpoint, snapshot: &str) -> Result<Client> {
-    let client = pg::connect(side, ep).await?;
+async fn worker(
+    side: Side,
+    ep: &Endpoint,
+    snapshot: &str,
+) -> std::result::Result<Client, OpenFailure> {
+    // Verify reached this server moments before, so a connection it now
+    // cannot open (refused, timed out, no slots left) may well open later.
+    let client = pg::connect(side, ep).await.map_err(|error| OpenFailure {
+        error,
+        transient: true,
+    })?;
     client
         .batch_execute(&format!(
             "{SESSION_SETUP}\n{BEGIN};\nSET TRANSACTION SNAPSHOT {}",
             quote_literal(snapshot)
         ))
         .await
-        .map_err(|e| {
-            session_err(side, ep, "importing the verify snapshot", &e).with_fix(
+        .map_err(|e| OpenFailure {
+            error: session_err(side, ep, "importing the verify snapshot", &e).with_fix(
                 "the snapshot ends with verify's first connection to this server: run `supamigrate verify` again",
-            )
+            ),
+            transient: retry::is_transient(&e),
         })?;
     Ok(client)
+}
+
+/// A pair of connections that could not be opened, and whether another try
+/// may succeed: not once the snapshot to import is gone.
+pub struct OpenFailure {
+    pub error: Error,
+    pub transient: bool,
 }
 
 /// Where one worker's pair of connections comes from: both endpoints and
@@ -62,7 +79,7 @@ pub struct Pairs {
 }
 
 impl Pairs {
-    pub async fn open(&self) -> Result<(Client, Client)> {
+    pub async fn open(&self) -> std::result::Result<(Client, Client), OpenFailure> {
         tokio::try_join!(
             worker(Side::Source, &self.source, &self.source_snapshot),
             worker(Side::Target, &self.target, &self.target_snapshot)

@@ -337,7 +337,7 @@ pub async fn run_jobs(
         let progress = Arc::clone(progress);
         let tallies = Arc::clone(tallies);
         set.spawn(async move {
-            let pair = AsyncMutex::new(pairs.open().await?);
+            let pair = AsyncMutex::new(pairs.open().await.map_err(|f| f.error)?);
             let mut out = Vec::new();
             loop {
                 let job = queue.lock().expect("queue lock").pop_front();
@@ -439,27 +439,46 @@ async fn cut_points(on: Sides<'_>, side: Side, sql: &str, every: u64) -> Result<
         if !retry::is_transient(&e) {
             return Err(error);
         }
-        again(on, attempt, error).await?;
-        attempt += 1;
+        again(on, &mut attempt, error).await?;
     }
 }
 
 /// After attempt `attempt` lost its connection with `failure`: gives up
 /// after [`MAX_ATTEMPTS`], else warns, waits and opens a new pair of
-/// connections in the same snapshots.
-async fn again(on: Sides<'_>, attempt: u32, failure: Error) -> Result<()> {
+/// connections in the same snapshots. A pair that cannot be opened yet
+/// costs an attempt and is tried again, after a longer pause.
+async fn again(on: Sides<'_>, attempt: &mut u32, failure: Error) -> Result<()> {
     let work = on.work;
-    if attempt >= MAX_ATTEMPTS {
-        return Err(
-            Error::failure(format!("{failure}, after {attempt} attempts")).with_fix(
-                "check the network path to both servers, then run `supamigrate verify` again",
-            ),
-        );
+    let mut failure = failure;
+    let mut opening = false;
+    loop {
+        if *attempt >= MAX_ATTEMPTS {
+            return Err(
+                Error::failure(format!("{failure}, after {attempt} attempts")).with_fix(
+                    "check the network path to both servers, then run `supamigrate verify` again",
+                ),
+            );
+        }
+        let doing = if opening {
+            "opening new connections failed, trying again"
+        } else {
+            "read failed, reading again on new connections"
+        };
+        tracing::warn!(schema = %work.schema, table = %work.name, attempt = *attempt, error = %failure, "{doing}");
+        tokio::time::sleep(retry::backoff(*attempt)).await;
+        *attempt += 1;
+        match on.pairs.open().await {
+            Ok(pair) => {
+                *on.pair.lock().await = pair;
+                return Ok(());
+            }
+            Err(f) if f.transient => {
+                failure = f.error;
+                opening = true;
+            }
+            Err(f) => return Err(f.error),
+        }
     }
-    tracing::warn!(schema = %work.schema, table = %work.name, attempt, error = %failure, "read failed, reading again on new connections");
-    tokio::time::sleep(retry::backoff(attempt)).await;
-    *on.pair.lock().await = on.pairs.open().await?;
-    Ok(())
 }
 
 async fn range(on: Sides<'_>, range: &Range) -> Result<RangeResult> {
@@ -681,8 +700,7 @@ async fn both(
         on.meter.retract(on.meter.total().saturating_sub(metered));
         keep.0.restart();
         keep.1.restart();
-        again(on, attempt, failure).await?;
-        attempt += 1;
+        again(on, &mut attempt, failure).await?;
     }
 }
 
