@@ -141,3 +141,189 @@ break" = 'zz' WHERE "col""q" = 7;
         (&json!(1), &json!(1))
     );
 }
+
+/// One key type: its SQL type, the key of row `g`, a key no row has, and
+/// optionally a key changed in place to a value its type calls equal but
+/// shows differently (from, to).
+struct KeyType {
+    table: &'static str,
+    ty: &'static str,
+    of_g: &'static str,
+    new: &'static str,
+    rekey: Option<(&'static str, &'static str)>,
+}
+
+const KEY_TYPES: &[KeyType] = &[
+    KeyType {
+        table: "k_int",
+        ty: "int",
+        of_g: "g",
+        new: "100000",
+        rekey: None,
+    },
+    KeyType {
+        table: "k_bigint",
+        ty: "bigint",
+        of_g: "g * 10000000000",
+        new: "5",
+        rekey: None,
+    },
+    KeyType {
+        table: "k_text",
+        ty: "text",
+        of_g: "'t' || g",
+        new: "'zz new'",
+        rekey: None,
+    },
+    KeyType {
+        table: "k_uuid",
+        ty: "uuid",
+        of_g: "md5(g::text)::uuid",
+        new: "'00000000-0000-0000-0000-000000000001'",
+        rekey: None,
+    },
+    KeyType {
+        table: "k_numeric",
+        ty: "numeric",
+        of_g: "round(g / 4.0, 2)",
+        new: "1000.5",
+        rekey: Some(("1.00", "1.0")),
+    },
+    KeyType {
+        table: "k_float",
+        ty: "float8",
+        of_g: "g - 1",
+        new: "1e300",
+        rekey: Some(("0", "'-0'")),
+    },
+    KeyType {
+        table: "k_interval",
+        ty: "interval",
+        of_g: "g * interval '1 hour'",
+        new: "'100 years'",
+        rekey: Some(("'24 hours'", "'1 day'")),
+    },
+    KeyType {
+        table: "k_tstz",
+        ty: "timestamptz",
+        of_g: "'2024-01-01 00:00+00'::timestamptz + g * interval '1 minute'",
+        new: "'infinity'",
+        rekey: None,
+    },
+    KeyType {
+        table: "k_date",
+        ty: "date",
+        of_g: "'2024-01-01'::date + g",
+        new: "'-infinity'",
+        rekey: None,
+    },
+    KeyType {
+        table: "k_bytea",
+        ty: "bytea",
+        of_g: "decode(md5(g::text), 'hex')",
+        new: "'\\x00'",
+        rekey: None,
+    },
+    KeyType {
+        table: "k_citext",
+        ty: "citext",
+        of_g: "'Name' || g",
+        new: "'new'",
+        rekey: Some(("'Name5'", "'NAME5'")),
+    },
+    KeyType {
+        table: "k_jsonb",
+        ty: "jsonb",
+        of_g: "jsonb_build_object('n', g)",
+        new: "'{\"n\": 1000}'",
+        rekey: Some(("'{\"n\": 4}'", "'{\"n\": 4.0}'")),
+    },
+    KeyType {
+        table: "k_array",
+        ty: "int[]",
+        of_g: "ARRAY[g % 7, g]",
+        new: "'{}'",
+        rekey: None,
+    },
+    KeyType {
+        table: "k_inet",
+        ty: "inet",
+        of_g: "('10.0.' || g / 256 || '.' || g % 256)::inet",
+        new: "'::1'",
+        rekey: None,
+    },
+];
+
+/// verify's own output settings, for reading expected keys with psql.
+const VERIFY_SETTINGS: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';
+    SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex';";
+
+#[test]
+fn every_key_type_finds_a_deleted_an_added_and_a_rekeyed_row() {
+    let name = "verify_key_types";
+    let sc = support::source_cluster();
+    sc.superuser_psql(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\""),
+    );
+    let src = sc.superuser_url(name);
+    let mut seed = String::from("CREATE EXTENSION citext;\n");
+    for k in KEY_TYPES {
+        seed.push_str(&format!(
+            "CREATE TABLE public.{t} (k {ty} PRIMARY KEY, v text NOT NULL);
+             INSERT INTO public.{t} SELECT {of_g}, 'v' || g FROM generate_series(1, 300) g;\n",
+            t = k.table,
+            ty = k.ty,
+            of_g = k.of_g
+        ));
+    }
+    support::psql(&src, &seed);
+    let tgt = support::target_db(name).url;
+    dump_into(&src, &tgt, &[]);
+    assert_eq!(verify(&src, &tgt, &[]).code, 0);
+
+    let key_of = |url: &str, t: &str, cond: &str| {
+        support::psql(
+            url,
+            &format!("{VERIFY_SETTINGS} SELECT k FROM public.{t} WHERE {cond}"),
+        )
+    };
+    let mut expected = Vec::new();
+    let mut tamper = String::new();
+    for k in KEY_TYPES {
+        let t = k.table;
+        let mut want = vec![("missing", key_of(&src, t, "v = 'v7'"))];
+        tamper.push_str(&format!(
+            "DELETE FROM public.{t} WHERE v = 'v7';
+             INSERT INTO public.{t} VALUES ({}, 'added');\n",
+            k.new
+        ));
+        if let Some((from, to)) = k.rekey {
+            want.push(("missing", key_of(&src, t, &format!("k = {from}"))));
+            tamper.push_str(&format!(
+                "UPDATE public.{t} SET k = {to} WHERE k = {from};\n"
+            ));
+        }
+        expected.push((t, want));
+    }
+    support::psql(&tgt, &tamper);
+    for (t, want) in &mut expected {
+        want.push(("extra", key_of(&tgt, t, "v = 'added'")));
+        let k = KEY_TYPES.iter().find(|k| k.table == *t).unwrap();
+        if let Some((from, _)) = k.rekey {
+            let v = support::psql(&src, &format!("SELECT v FROM public.{t} WHERE k = {from}"));
+            want.push(("extra", key_of(&tgt, t, &format!("v = '{v}'"))));
+        }
+    }
+
+    let run = verify(&src, &tgt, &[]);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    for (t, want) in expected {
+        let mut want: Vec<(String, Value)> = want
+            .into_iter()
+            .map(|(kind, key)| (kind.to_string(), json!({ "k": key })))
+            .collect();
+        want.sort_by_key(|(k, v)| format!("{k}{v}"));
+        assert_eq!(mismatches(&run.report, t), want, "{t}");
+    }
+}
