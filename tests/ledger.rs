@@ -79,3 +79,22 @@ async fn migrates_locks_and_survives_a_rerun() {
     );
     assert_eq!(owner_is_us, "matbakh_admin");
 }
+
+/// A run whose server process has not let go of the lock yet (as after a
+/// stage that touched thousands of tables, started again at once) is waited
+/// for, not reported as a concurrent run.
+#[tokio::test]
+async fn a_run_still_letting_go_of_the_lock_is_waited_for() {
+    let db = support::target_db("ledger_lock_wait");
+    let ep = endpoint(&db.url);
+    let ending = Ledger::open(&ep, "postgres@src:5432/postgres")
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        drop(ending);
+    });
+    let next = Ledger::open(&ep, "postgres@src:5432/postgres").await;
+    assert!(next.is_ok(), "{:?}", next.err());
+    release.await.unwrap();
+}

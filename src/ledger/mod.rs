@@ -6,13 +6,18 @@
 //!
 //! A `Ledger` owns one dedicated target connection that holds a session-level
 //! advisory lock for as long as the command runs, so two runs on one target
-//! are refused at once instead of interleaving chunks. The lock dies with the
-//! connection, so a killed process never leaves the target locked.
+//! are refused instead of interleaving chunks. The lock dies with the
+//! connection, so a killed process never leaves the target locked; but its
+//! server process lets go only once it has noticed and wound down (after a
+//! stage that touched thousands of tables, that took long enough for the
+//! next stage, started right after, to be refused), so a new run waits up
+//! to [`LOCK_WAIT`] for the lock before it calls the target busy.
 
 mod status;
 
 pub use status::{read_status, Status};
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 use crate::error::{Error, Result};
@@ -25,6 +30,9 @@ mod embedded {
 /// The advisory lock key: two int4s spelling "SUPA" "MIGR", so it is unlikely
 /// to collide with an application's own advisory locks.
 const LOCK_KEY: (i32, i32) = (0x5355_5041, 0x4D49_4752);
+
+/// How long a new run waits for the lock of one that is ending.
+const LOCK_WAIT: &str = "5s";
 
 pub const SCHEMA: &str = "supamigrate";
 const HISTORY_TABLE: &str = "supamigrate.schema_history";
@@ -85,20 +93,30 @@ impl Ledger {
     /// attaches to the active run (starting one if there is none).
     pub async fn open(target: &Endpoint, source_label: &str) -> Result<Ledger> {
         let mut client = pg::connect(Side::Target, target).await?;
-        let locked: bool = client
-            .query_one(
-                "SELECT pg_try_advisory_lock($1, $2)",
+        client
+            .batch_execute(&format!("SET lock_timeout = '{LOCK_WAIT}'"))
+            .await
+            .map_err(|e| db_err("taking the run lock", &e))?;
+        let taken = client
+            .execute(
+                "SELECT pg_advisory_lock($1, $2)",
                 &[&LOCK_KEY.0, &LOCK_KEY.1],
             )
-            .await
-            .map_err(|e| db_err("taking the run lock", &e))?
-            .get(0);
-        if !locked {
-            return Err(Error::refused(format!(
-                "another supamigrate run is working on target {target}"
-            ))
-            .with_fix("wait for it to finish (see `supamigrate status`), or stop it; a killed run releases the lock at once"));
+            .await;
+        match taken {
+            Ok(_) => {}
+            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                return Err(Error::refused(format!(
+                    "another supamigrate run is working on target {target}"
+                ))
+                .with_fix("wait for it to finish (see `supamigrate status`), or stop it; a killed run releases the lock within seconds"));
+            }
+            Err(e) => return Err(db_err("taking the run lock", &e)),
         }
+        client
+            .batch_execute("RESET lock_timeout")
+            .await
+            .map_err(|e| db_err("taking the run lock", &e))?;
         migrate(&mut client, target).await?;
         let run_id = active_run(&client, source_label).await?;
         Ok(Ledger { client, run_id })
