@@ -4,6 +4,8 @@
 //!
 //! Touches: source and target catalogs, read only.
 
+use std::collections::HashMap;
+
 use tokio_postgres::GenericClient;
 
 use super::chunk::{KeyColumn, Splitter};
@@ -55,12 +57,14 @@ WHERE c.relkind = 'r' AND c.relpersistence <> 't'
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY n.nspname, c.relname";
 
-/// Columns with whether their type is safe for binary COPY between clusters:
+/// Columns of the tables `$1` (one query for all: per table, planning it
+/// took longer than copying small tables' rows) with whether their type is
+/// safe for binary COPY between clusters:
 /// no user-defined type OID may travel inside an array or composite value,
 /// every scalar type needs binary send/receive functions, and no `reg*`
 /// value may travel as the bare OID its binary form is (text has the name).
 const COLUMNS: &str = "
-SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod),
   (WITH RECURSIVE t(oid, carried) AS (
       SELECT a.atttypid, false
       UNION
@@ -83,25 +87,24 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod),
                             AND NOT (ty.oid < 16384 AND ty.typname LIKE 'reg%')), true)
    FROM t JOIN pg_type ty ON ty.oid = t.oid)
 FROM pg_attribute a
-WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-ORDER BY a.attnum";
+WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+ORDER BY a.attrelid, a.attnum";
 
-/// The primary key, else the narrowest NOT NULL unique index on plain
-/// columns; its key columns in index order.
+/// Per table of `$1`: the primary key, else the narrowest NOT NULL unique
+/// index on plain columns; its key columns in index order.
 const KEY: &str = "
-SELECT i.indexrelid,
+SELECT DISTINCT ON (i.indrelid) i.indrelid,
        array_agg(a.attname ORDER BY k.pos),
        array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.pos),
        bool_and(a.attnotnull)
 FROM pg_index i
 CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, pos)
 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+WHERE i.indrelid = ANY($1) AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
   AND i.indexprs IS NULL AND k.pos <= i.indnkeyatts
-GROUP BY i.indexrelid, i.indisprimary, i.indnkeyatts
+GROUP BY i.indrelid, i.indexrelid, i.indisprimary, i.indnkeyatts
 HAVING bool_and(a.attnotnull)
-ORDER BY i.indisprimary DESC, i.indnkeyatts, i.indexrelid
-LIMIT 1";
+ORDER BY i.indrelid, i.indisprimary DESC, i.indnkeyatts, i.indexrelid";
 
 /// Reads every table to copy from the source, inside the caller's snapshot.
 pub async fn source_tables(client: &impl GenericClient) -> Result<Vec<Table>> {
@@ -109,36 +112,44 @@ pub async fn source_tables(client: &impl GenericClient) -> Result<Vec<Table>> {
         .query(TABLES, &[])
         .await
         .map_err(|e| source_err("listing tables", &e))?;
+    let oids: Vec<u32> = rows.iter().map(|r| r.get(0)).collect();
+    let mut columns: HashMap<u32, Vec<tokio_postgres::Row>> = HashMap::new();
+    for r in client
+        .query(COLUMNS, &[&oids])
+        .await
+        .map_err(|e| source_err("reading columns", &e))?
+    {
+        columns.entry(r.get(0)).or_default().push(r);
+    }
+    let mut keys: HashMap<u32, Splitter> = HashMap::new();
+    for k in client
+        .query(KEY, &[&oids])
+        .await
+        .map_err(|e| source_err("reading keys", &e))?
+    {
+        let names: Vec<String> = k.get(1);
+        let types: Vec<String> = k.get(2);
+        keys.insert(
+            k.get(0),
+            Splitter::Key(
+                names
+                    .into_iter()
+                    .zip(types)
+                    .map(|(name, type_name)| KeyColumn { name, type_name })
+                    .collect(),
+            ),
+        );
+    }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let oid: u32 = row.get(0);
         let schema: String = row.get(1);
         let name: String = row.get(2);
-        let cols = client
-            .query(COLUMNS, &[&oid])
-            .await
-            .map_err(|e| source_err("reading columns", &e))?;
-        let columns: Vec<String> = cols.iter().map(|r| r.get(0)).collect();
-        let column_types: Vec<String> = cols.iter().map(|r| r.get(1)).collect();
-        let binary = cols.iter().all(|r| r.get::<_, bool>(2));
-        let splitter = match client
-            .query_opt(KEY, &[&oid])
-            .await
-            .map_err(|e| source_err("reading keys", &e))?
-        {
-            Some(k) => {
-                let names: Vec<String> = k.get(1);
-                let types: Vec<String> = k.get(2);
-                Splitter::Key(
-                    names
-                        .into_iter()
-                        .zip(types)
-                        .map(|(name, type_name)| KeyColumn { name, type_name })
-                        .collect(),
-                )
-            }
-            None => Splitter::Ctid,
-        };
+        let cols = columns.remove(&oid).unwrap_or_default();
+        let columns: Vec<String> = cols.iter().map(|r| r.get(1)).collect();
+        let column_types: Vec<String> = cols.iter().map(|r| r.get(2)).collect();
+        let binary = cols.iter().all(|r| r.get::<_, bool>(3));
+        let splitter = keys.remove(&oid).unwrap_or(Splitter::Ctid);
         out.push(Table {
             schema,
             name,
@@ -155,61 +166,73 @@ pub async fn source_tables(client: &impl GenericClient) -> Result<Vec<Table>> {
 }
 
 /// A target table as the copy needs it: its columns and their types.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TargetTable {
     pub columns: Vec<(String, String)>,
 }
 
-/// Looks a table up on the target; `None` if it does not exist there.
-pub async fn target_table(
+/// Every table on the target with its columns, by (schema, name): one
+/// query, however many tables there are.
+pub async fn target_tables(
     client: &impl GenericClient,
-    schema: &str,
-    name: &str,
-) -> Result<Option<TargetTable>> {
+) -> Result<HashMap<(String, String), TargetTable>> {
     let rows = client
         .query(
             // LEFT JOIN: a table without (non-generated) columns still has
             // rows to copy and must not look missing.
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+            "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                                      AND a.attgenerated = ''
-             WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
-             ORDER BY a.attnum",
-            &[&schema, &name],
+             WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+             ORDER BY n.nspname, c.relname, a.attnum",
+            &[],
         )
         .await
         .map_err(|e| {
             Error::failure(format!(
-                "target: reading table {schema}.{name}: {}",
+                "target: reading its tables: {}",
                 crate::ledger::db_message(&e)
             ))
         })?;
-    if rows.is_empty() {
-        return Ok(None);
+    let mut out: HashMap<(String, String), TargetTable> = HashMap::new();
+    for r in rows {
+        let table = out.entry((r.get(0), r.get(1))).or_default();
+        if let Some(column) = r.get::<_, Option<String>>(2) {
+            table.columns.push((column, r.get(3)));
+        }
     }
-    Ok(Some(TargetTable {
-        columns: rows
-            .iter()
-            .filter_map(|r| Some((r.get::<_, Option<String>>(0)?, r.get(1))))
-            .collect(),
-    }))
+    Ok(out)
 }
 
-/// Whether a target table has any row at all.
-pub async fn target_has_rows(client: &impl GenericClient, table: &Table) -> Result<bool> {
-    let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", table.qualified());
-    client
-        .query_one(&sql, &[])
-        .await
-        .map(|r| r.get(0))
-        .map_err(|e| {
+/// Tables whose emptiness one statement checks.
+const EMPTY_CHECK_BATCH: usize = 100;
+
+/// The first of `tables`, in their order, that already has a row on the
+/// target; a statement checks many tables at once, so that thousands of
+/// tables do not cost thousands of round trips.
+pub async fn first_with_rows<'t>(
+    client: &impl GenericClient,
+    tables: &'t [Table],
+) -> Result<Option<&'t Table>> {
+    for batch in tables.chunks(EMPTY_CHECK_BATCH) {
+        let sql = batch
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("SELECT {i} WHERE EXISTS (SELECT 1 FROM {})", t.qualified()))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let rows = client.query(&sql, &[]).await.map_err(|e| {
             Error::failure(format!(
-                "target: reading {}: {}",
-                table.label(),
+                "target: checking that its tables are empty: {}",
                 crate::ledger::db_message(&e)
             ))
-        })
+        })?;
+        if let Some(first) = rows.iter().map(|r| r.get::<_, i32>(0)).min() {
+            return Ok(batch.get(usize::try_from(first).unwrap_or(usize::MAX)));
+        }
+    }
+    Ok(None)
 }
 
 fn source_err(doing: &str, e: &tokio_postgres::Error) -> Error {

@@ -253,8 +253,9 @@ async fn drive(set: &mut JoinSet<Result<()>>, shared: &Shared) -> Drive {
 async fn match_target(ledger: &Ledger, all: Vec<Table>) -> Result<(Vec<Table>, Vec<String>)> {
     let mut tables = Vec::new();
     let mut skipped = Vec::new();
+    let on_target = catalog::target_tables(ledger.client()).await?;
     for mut t in all {
-        let Some(target) = catalog::target_table(ledger.client(), &t.schema, &t.name).await? else {
+        let Some(target) = on_target.get(&(t.schema.clone(), t.name.clone())) else {
             skipped.push(t.label());
             continue;
         };
@@ -309,15 +310,15 @@ async fn plan(
     tables: &[Table],
 ) -> Result<()> {
     let mut client = pg::connect(Side::Target, target).await?;
+    if let Some(t) = catalog::first_with_rows(&client, tables).await? {
+        return Err(Error::refused(format!(
+            "data: target table {} already has rows and this run has not copied it",
+            t.label()
+        ))
+        .with_fix("empty it (TRUNCATE) or migrate into an empty database"));
+    }
     let mut plan = Vec::with_capacity(tables.len());
     for t in tables {
-        if catalog::target_has_rows(&client, t).await? {
-            return Err(Error::refused(format!(
-                "data: target table {} already has rows and this run has not copied it",
-                t.label()
-            ))
-            .with_fix("empty it (TRUNCATE) or migrate into an empty database"));
-        }
         let (splitter, ranges) =
             split::ranges(coordinator.client(), t, settings.copy.chunk_bytes).await?;
         if matches!(splitter, Splitter::Ctid) && ranges.len() > 1 {
