@@ -381,6 +381,61 @@ fn reads_whose_connection_drops_are_read_again_and_counted_once() {
 }
 
 #[test]
+fn a_server_that_takes_no_new_connections_ends_verify_after_five_attempts_with_one_fix() {
+    let (src, tgt) = migrated("verify_give_up");
+    let rows = "CREATE TABLE public.big (id int PRIMARY KEY, pad text NOT NULL);
+        INSERT INTO public.big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 400000) g;
+        ANALYZE public.big;";
+    support::psql(&src, rows);
+    support::psql(&tgt, rows);
+    let dir = support::temp_dir();
+    let child = support::spawnable_in(&dir)
+        .env("SUPAMIGRATE_SOURCE_URL", &src)
+        .env("SUPAMIGRATE_TARGET_URL", &tgt)
+        .args(["verify", "--report-dir", "out"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let target = support::target_cluster();
+    let admin = target.superuser_url("verify_give_up");
+    let reading = "FROM pg_stat_activity
+        WHERE application_name = 'supamigrate' AND wait_event = 'ClientWrite'
+          AND query LIKE 'COPY%big%'";
+    support::wait_until(
+        &admin,
+        &format!("SELECT count(*) {reading}"),
+        "big was never read",
+    );
+    // From now on the target takes no new connection from verify's role.
+    target.superuser_psql(
+        "postgres",
+        "ALTER DATABASE verify_give_up CONNECTION LIMIT 0",
+    );
+    support::wait_until(
+        &admin,
+        &format!("SELECT count(pg_terminate_backend(pid)) {reading}"),
+        "no read of big was caught mid-stream",
+    );
+    let out = child.wait_with_output().unwrap();
+    target.superuser_psql(
+        "postgres",
+        "ALTER DATABASE verify_give_up CONNECTION LIMIT -1",
+    );
+    support::assert_exit(&out, 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    assert!(error.contains("after 5 attempts"), "{error}");
+    assert!(error.contains("too many connections"), "{error}");
+    assert_eq!(error.matches("fix:").count(), 1, "{error}");
+    assert!(error.contains("lower copy.jobs"), "{error}");
+    assert!(!dir.join("out/report.json").exists());
+}
+
+#[test]
 fn an_unreadable_change_list_is_bad_usage_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = support::cmd_in(dir.path())

@@ -453,10 +453,18 @@ async fn again(on: Sides<'_>, attempt: &mut u32, failure: Error) -> Result<()> {
     let mut opening = false;
     loop {
         if *attempt >= MAX_ATTEMPTS {
+            // The last failure's own fix where it has one (too many
+            // connections names copy.jobs), so that one line gives one fix.
+            let fix = failure.fix().map_or_else(
+                || {
+                    "check the network path to both servers, then run `supamigrate verify` again"
+                        .to_string()
+                },
+                str::to_string,
+            );
             return Err(
-                Error::failure(format!("{failure}, after {attempt} attempts")).with_fix(
-                    "check the network path to both servers, then run `supamigrate verify` again",
-                ),
+                Error::failure(format!("{}, after {attempt} attempts", failure.message()))
+                    .with_fix(fix),
             );
         }
         let doing = if opening {
