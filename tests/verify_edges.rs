@@ -71,8 +71,9 @@ break" = 'zz' WHERE "col""q" = 7;
     );
     // Three keyless tables differ, and narrowing them must not need a file
     // descriptor per partition (512 a table, before): small ones are held
-    // in memory, so verify keeps within a limit far below Debian's 1024.
-    let run = verify_with_open_files(&src, &tgt, 128);
+    // in memory, so verify keeps within a hard limit far below Debian's
+    // usual soft one of 1024.
+    let run = verify_with_open_files(&src, &tgt, 128, 128);
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
     let r = &run.report;
     let long_key = support::psql(&src, "SELECT k FROM public.longkey WHERE v = 50");
@@ -326,4 +327,37 @@ fn every_key_type_finds_a_deleted_an_added_and_a_rekeyed_row() {
         want.sort_by_key(|(k, v)| format!("{k}{v}"));
         assert_eq!(mismatches(&run.report, t), want, "{t}");
     }
+}
+
+#[test]
+fn a_large_keyless_table_that_differs_is_narrowed_under_a_low_soft_limit_of_open_files() {
+    let name = "verify_keyless_big";
+    let sc = support::source_cluster();
+    sc.superuser_psql(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\""),
+    );
+    let src = sc.superuser_url(name);
+    support::psql(
+        &src,
+        "CREATE TABLE public.log (n int, pad text);
+         INSERT INTO public.log SELECT g % 100, md5(g::text) FROM generate_series(1, 150000) g;",
+    );
+    let tgt = support::target_db(name).url;
+    dump_into(&src, &tgt, &[]);
+    support::psql(
+        &tgt,
+        "DELETE FROM public.log WHERE ctid = (SELECT min(ctid) FROM public.log)",
+    );
+    // Past what memory holds, each side's hashes go to 256 partition files,
+    // 512 descriptors at once: more than a soft limit of 300 allows, so
+    // verify raises it to the hard limit before it starts.
+    let run = verify_with_open_files(&src, &tgt, 300, 4096);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    let t = table(&run.report, "log");
+    assert_eq!(
+        (&t["source_rows"], &t["missing"], &t["extra"]),
+        (&json!(150000), &json!(1), &json!(0)),
+        "{t}"
+    );
 }

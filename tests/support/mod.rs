@@ -310,11 +310,12 @@ pub fn spawnable_in(dir: &Path) -> Command {
     )
 }
 
-/// As [`cmd_in`], run by util-linux's `prlimit` with at most `files` open
-/// files, as on a host whose limit is lower than this machine's.
-pub fn cmd_with_open_files(dir: &Path, files: u32) -> assert_cmd::Command {
+/// As [`cmd_in`], run by util-linux's `prlimit` with these soft and hard
+/// limits of open files, as on a host whose limits are lower than this
+/// machine's.
+pub fn cmd_with_open_files(dir: &Path, soft: u32, hard: u32) -> assert_cmd::Command {
     let mut c = Command::new("prlimit");
-    c.arg(format!("--nofile={files}"))
+    c.arg(format!("--nofile={soft}:{hard}"))
         .arg("--")
         .arg(assert_cmd::cargo::cargo_bin("supamigrate"));
     assert_cmd::Command::from_std(clean(c, dir))

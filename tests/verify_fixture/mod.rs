@@ -113,10 +113,10 @@ pub fn verify_with(src: &str, tgt: &str, extra: &[&str], env: &[(&str, &str)]) -
     verify_by(crate::support::cmd_in(&dir), dir, src, tgt, extra, env)
 }
 
-/// `verify` allowed at most `files` open files.
-pub fn verify_with_open_files(src: &str, tgt: &str, files: u32) -> Run {
+/// `verify` under these soft and hard limits of open files.
+pub fn verify_with_open_files(src: &str, tgt: &str, soft: u32, hard: u32) -> Run {
     let dir = crate::support::temp_dir();
-    let cmd = crate::support::cmd_with_open_files(&dir, files);
+    let cmd = crate::support::cmd_with_open_files(&dir, soft, hard);
     verify_by(cmd, dir, src, tgt, &[], &[])
 }
 
