@@ -128,6 +128,7 @@ async fn verify(
         catalog::tables(&src.client, Side::Source),
         catalog::tables(&tgt.client, Side::Target)
     )?;
+    let chunks = ranges::data_chunks(&tgt.client, run).await?;
     let mut works = Vec::new();
     // Each work's source table, by the same index.
     let mut sources = Vec::new();
@@ -137,8 +138,7 @@ async fn verify(
         };
         let mut work = plan_table(st, tt, settings.copy.chunk_bytes);
         if matches!(work.split, Split::Keys(_)) {
-            work.split =
-                Split::Keys(key_ranges(&src.client, &tgt.client, run, st, &work, settings).await?);
+            work.split = Split::Keys(key_ranges(&src.client, &chunks, st, &work, settings).await?);
         }
         works.push(work);
         sources.push(st);
@@ -185,7 +185,7 @@ async fn verify(
             let ranges = if work.key.is_empty() {
                 vec![ranges::Range::default()]
             } else {
-                key_ranges(&src.client, &tgt.client, run, st, work, settings).await?
+                key_ranges(&src.client, &chunks, st, work, settings).await?
             };
             progress.add_work(work.both_bytes(), ranges.len() as u64);
             narrowing.extend(ranges.into_iter().enumerate().map(|(i, r)| table::Job {
@@ -325,14 +325,14 @@ fn plan_table(src: &Table, tgt: &Table, chunk_bytes: u64) -> TableWork {
 /// of the table: fewer, larger ranges cost less there.
 async fn key_ranges(
     src: &tokio_postgres::Client,
-    tgt: &tokio_postgres::Client,
-    run: &str,
+    chunks: &ranges::DataChunks,
     table: &Table,
     work: &TableWork,
     settings: &Settings,
 ) -> Result<Vec<ranges::Range>> {
     let chunk_bytes = settings.copy.chunk_bytes;
-    let found = match ranges::from_chunks(src, tgt, run, table, &work.key).await? {
+    let mine = chunks.get(&(table.schema.clone(), table.name.clone()));
+    let found = match ranges::from_chunks(src, mine, &work.key).await? {
         Some(reused) => reused,
         None => ranges::plan(src, table, &work.key, chunk_bytes).await?,
     };

@@ -8,6 +8,8 @@
 //! serves each range), else in `COLLATE "C"` on both sides, so that the two
 //! servers put every key into the same range.
 
+use std::collections::HashMap;
+
 use futures::{pin_mut, StreamExt};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
@@ -187,33 +189,45 @@ pub fn range_count(bytes: i64, chunk_bytes: u64) -> usize {
         .clamp(1, 10_000)
 }
 
-/// Split points from the data stage's `key_range` chunks of this run, when
-/// they were cut on the same key: their `range_lo`/`range_hi` are JSON
-/// arrays of the key values as text. `None` when there is nothing to reuse.
-pub async fn from_chunks(
-    source: &Client,
-    target: &Client,
-    run: &str,
-    table: &Table,
-    key: &[KeyCol],
-) -> Result<Option<Vec<Range>>> {
-    // The whole row as JSON, so this reads whatever columns the data stage's
-    // ledger migration added without depending on them.
+/// The data stage's `key_range` chunks of this run, by table, in order:
+/// one query for all tables. Each is the chunk's whole row as JSON, so this
+/// reads whatever columns the data stage's ledger migrations added without
+/// depending on them.
+pub async fn data_chunks(target: &Client, run: &str) -> Result<DataChunks> {
     let rows = target
         .query(
-            "SELECT to_jsonb(c) FROM supamigrate.chunks AS c
-             WHERE c.run_id = $1 AND c.schema_name = $2 AND c.table_name = $3
-               AND c.kind = 'key_range'
-             ORDER BY c.ordinal",
-            &[&run, &table.schema, &table.name],
+            "SELECT c.schema_name, c.table_name, to_jsonb(c) FROM supamigrate.chunks AS c
+             WHERE c.run_id = $1 AND c.kind = 'key_range'
+             ORDER BY c.schema_name, c.table_name, c.ordinal",
+            &[&run],
         )
         .await
         .map_err(|e| catalog_err(Side::Target, "reading the data stage's chunks", &e))?;
+    let mut out = DataChunks::new();
+    for r in rows {
+        out.entry((r.get(0), r.get(1))).or_default().push(r.get(2));
+    }
+    Ok(out)
+}
+
+/// Chunk rows by (schema, table).
+pub type DataChunks = HashMap<(String, String), Vec<serde_json::Value>>;
+
+/// Split points from a table's `key_range` chunks (from [`data_chunks`]),
+/// when they were cut on the same key: their `range_lo`/`range_hi` are JSON
+/// arrays of the key values as text. `None` when there is nothing to reuse.
+pub async fn from_chunks(
+    source: &Client,
+    chunks: Option<&Vec<serde_json::Value>>,
+    key: &[KeyCol],
+) -> Result<Option<Vec<Range>>> {
+    let Some(chunks) = chunks else {
+        return Ok(None);
+    };
     let names: Vec<&str> = key.iter().map(|k| k.name.as_str()).collect();
     let mut points = Vec::new();
-    for r in rows {
-        let chunk: serde_json::Value = r.get(0);
-        match chunk_points(&chunk, &names) {
+    for chunk in chunks {
+        match chunk_points(chunk, &names) {
             Some(p) => points.extend(p),
             None => return Ok(None),
         }
