@@ -294,6 +294,9 @@ fn first_sql_line(sql: &str) -> String {
         .collect()
 }
 
+/// Writes the undo journal, the post-data steps and the change list: one
+/// statement each, the rows passed as arrays, so that a schema of thousands
+/// of objects costs three round trips, not thousands.
 async fn record(
     tx: &Transaction<'_>,
     run_id: &str,
@@ -302,32 +305,54 @@ async fn record(
 ) -> Result<(), tokio_postgres::Error> {
     tx.batch_execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
         .await?;
-    for (object, sql) in undo {
-        tx.execute(
-            "INSERT INTO supamigrate.undo_journal (run_id, stage, kind, object, undo)
-             VALUES ($1, 'schema', 'target_sql', $2, $3)",
-            &[&run_id, object, sql],
-        )
-        .await?;
-    }
-    let steps = result.statements.iter().filter(|s| is_post_step(s));
-    for (ordinal, s) in steps.enumerate() {
-        let kind = s.post.unwrap_or(PostKind::Other).as_str();
-        let object = s.object.as_ref().map(ToString::to_string);
-        tx.execute(
-            "INSERT INTO supamigrate.post_data (run_id, ordinal, kind, object, sql) VALUES ($1, $2, $3, $4, $5)",
-            &[&run_id, &(ordinal as i32), &kind, &object, &s.sql],
-        )
-        .await?;
-    }
-    for c in &result.changes {
-        tx.execute(
-            "INSERT INTO supamigrate.schema_changes (run_id, rule, reason, action, object, original, new)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&run_id, &c.rule, &c.reason, &c.action, &c.object, &c.original, &c.new],
-        )
-        .await?;
-    }
+    let (objects, undos): (Vec<&str>, Vec<&str>) =
+        undo.iter().map(|(o, u)| (o.as_str(), u.as_str())).unzip();
+    // WITH ORDINALITY ... ORDER BY: ids follow the list's order, which
+    // rollback reverses.
+    tx.execute(
+        "INSERT INTO supamigrate.undo_journal (run_id, stage, kind, object, undo)
+         SELECT $1, 'schema', 'target_sql', o, u
+         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(o, u, n) ORDER BY n",
+        &[&run_id, &objects, &undos],
+    )
+    .await?;
+    let steps: Vec<_> = result
+        .statements
+        .iter()
+        .filter(|s| is_post_step(s))
+        .collect();
+    let ordinals: Vec<i32> = (0..steps.len()).map(|i| i as i32).collect();
+    let kinds: Vec<&str> = steps
+        .iter()
+        .map(|s| s.post.unwrap_or(PostKind::Other).as_str())
+        .collect();
+    let step_objects: Vec<Option<String>> = steps
+        .iter()
+        .map(|s| s.object.as_ref().map(ToString::to_string))
+        .collect();
+    let sqls: Vec<&str> = steps.iter().map(|s| s.sql.as_str()).collect();
+    tx.execute(
+        "INSERT INTO supamigrate.post_data (run_id, ordinal, kind, object, sql)
+         SELECT $1, o, k, ob, q
+         FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[]) AS t(o, k, ob, q) ORDER BY o",
+        &[&run_id, &ordinals, &kinds, &step_objects, &sqls],
+    )
+    .await?;
+    let c = &result.changes;
+    let rules: Vec<&str> = c.iter().map(|c| c.rule.as_str()).collect();
+    let reasons: Vec<&str> = c.iter().map(|c| c.reason.as_str()).collect();
+    let actions: Vec<&str> = c.iter().map(|c| c.action).collect();
+    let change_objects: Vec<Option<&str>> = c.iter().map(|c| c.object.as_deref()).collect();
+    let originals: Vec<Option<&str>> = c.iter().map(|c| c.original.as_deref()).collect();
+    let news: Vec<Option<&str>> = c.iter().map(|c| c.new.as_deref()).collect();
+    tx.execute(
+        "INSERT INTO supamigrate.schema_changes (run_id, rule, reason, action, object, original, new)
+         SELECT $1, r, re, a, ob, og, nw
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+              WITH ORDINALITY AS t(r, re, a, ob, og, nw, n) ORDER BY n",
+        &[&run_id, &rules, &reasons, &actions, &change_objects, &originals, &news],
+    )
+    .await?;
     Ok(())
 }
 
