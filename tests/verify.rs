@@ -202,11 +202,7 @@ fn ctrl_c_stops_verify_without_a_report_and_says_to_run_it_again() {
     // for as long as the test needs.
     let lock = support::LockHolder::take(&tgt, "public.measurements");
     let dir = support::temp_dir();
-    let mut cmd = support::spawnable_in(&dir);
-    cmd.env("SUPAMIGRATE_SOURCE_URL", &src)
-        .env("SUPAMIGRATE_TARGET_URL", &tgt)
-        .args(["verify", "--report-dir", "out"]);
-    let out = support::interrupted_at_lock_wait(cmd, &tgt);
+    let out = support::interrupted_at_lock_wait(verify_cmd(&dir, &src, &tgt), &tgt);
     let stderr = String::from_utf8_lossy(&out.stderr);
     support::assert_exit(&out, 1);
     assert!(stderr.contains("interrupted"), "{stderr}");
@@ -269,10 +265,7 @@ fn reads_whose_connection_drops_are_read_again_and_counted_once() {
         )
     });
     let dir = support::temp_dir();
-    let mut child = support::spawnable_in(&dir)
-        .env("SUPAMIGRATE_SOURCE_URL", &src)
-        .env("SUPAMIGRATE_TARGET_URL", &tgt)
-        .args(["verify", "--report-dir", "out"])
+    let mut child = verify_cmd(&dir, &src, &tgt)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -389,10 +382,7 @@ fn a_server_that_takes_no_new_connections_ends_verify_after_five_attempts_with_o
     support::psql(&src, rows);
     support::psql(&tgt, rows);
     let dir = support::temp_dir();
-    let child = support::spawnable_in(&dir)
-        .env("SUPAMIGRATE_SOURCE_URL", &src)
-        .env("SUPAMIGRATE_TARGET_URL", &tgt)
-        .args(["verify", "--report-dir", "out"])
+    let child = verify_cmd(&dir, &src, &tgt)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -539,4 +529,14 @@ fn the_data_stage_output_verifies_clean_on_its_own_chunks() {
     );
     // Contiguous chunks share their bounds: n chunks, n - 1 split points.
     assert_eq!(table(&run.report, "measurements")["ranges"], chunks);
+}
+
+/// `verify` of `src` against `tgt` writing its report to `dir/out`, as a
+/// plain command for tests that signal it or watch it while it runs.
+fn verify_cmd(dir: &std::path::Path, src: &str, tgt: &str) -> std::process::Command {
+    let mut cmd = support::spawnable_in(dir);
+    cmd.env("SUPAMIGRATE_SOURCE_URL", src)
+        .env("SUPAMIGRATE_TARGET_URL", tgt)
+        .args(["verify", "--report-dir", "out"]);
+    cmd
 }

@@ -8,15 +8,20 @@ mod verify_fixture;
 use serde_json::{json, Value};
 use verify_fixture::*;
 
-/// The edge-case source and a target restored from its pg_dump by the
-/// non-superuser target role.
-fn edge_pair(name: &str) -> (String, String) {
+/// An empty source database `name` (dropped first if it was there).
+fn fresh_source(name: &str) -> String {
     let sc = support::source_cluster();
     sc.superuser_psql(
         "postgres",
         &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\""),
     );
-    let src = sc.superuser_url(name);
+    sc.superuser_url(name)
+}
+
+/// The edge-case source and a target restored from its pg_dump by the
+/// non-superuser target role.
+fn edge_pair(name: &str) -> (String, String) {
+    let src = fresh_source(name);
     support::psql_file(&src, &fixture("edges.sql"));
     let tgt = support::target_db(name).url;
     dump_into(&src, &tgt, &[]);
@@ -262,12 +267,7 @@ const VERIFY_SETTINGS: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';
 #[test]
 fn every_key_type_finds_a_deleted_an_added_and_a_rekeyed_row() {
     let name = "verify_key_types";
-    let sc = support::source_cluster();
-    sc.superuser_psql(
-        "postgres",
-        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\""),
-    );
-    let src = sc.superuser_url(name);
+    let src = fresh_source(name);
     let mut seed = String::from("CREATE EXTENSION citext;\n");
     for k in KEY_TYPES {
         seed.push_str(&format!(
@@ -332,12 +332,7 @@ fn every_key_type_finds_a_deleted_an_added_and_a_rekeyed_row() {
 #[test]
 fn a_large_keyless_table_that_differs_is_narrowed_under_a_low_soft_limit_of_open_files() {
     let name = "verify_keyless_big";
-    let sc = support::source_cluster();
-    sc.superuser_psql(
-        "postgres",
-        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\""),
-    );
-    let src = sc.superuser_url(name);
+    let src = fresh_source(name);
     support::psql(
         &src,
         "CREATE TABLE public.log (n int, pad text);
