@@ -23,6 +23,7 @@ CREATE TRIGGER items_touch BEFORE INSERT OR UPDATE ON fin.items FOR EACH ROW EXE
 ALTER TABLE fin.items ENABLE ROW LEVEL SECURITY;
 CREATE POLICY items_cheap ON fin.items AS PERMISSIVE FOR SELECT TO PUBLIC USING (price < 100);
 CREATE POLICY items_write ON fin.items FOR INSERT WITH CHECK (price IS NOT NULL);
+CREATE POLICY items_named ON fin.items FOR UPDATE USING (name ~ E'^item \\d+$' OR name = 'it''s');
 CREATE SEQUENCE fin.counter START 5;
 SELECT nextval('fin.counter'), nextval('fin.counter');
 CREATE SEQUENCE fin.unused;
@@ -105,6 +106,15 @@ fn finalize_builds_what_the_source_has_and_resumes() {
         assert_eq!(a, b, "{what} differ");
     }
     assert!(support::psql(&tgt.url, INVENTORY[5].1).contains(expected_counter));
+    // A step's SQL with a backslash and a quote is kept in the ledger as run.
+    let kept = support::psql(
+        &tgt.url,
+        "SELECT sql FROM supamigrate.finalize_steps WHERE object LIKE '%items_named%'",
+    );
+    assert!(
+        kept.contains(r"'^item \d+$'") && kept.contains("'it''s'"),
+        "{kept}"
+    );
 
     // The trigger and the foreign key work on the target.
     assert_eq!(

@@ -30,37 +30,57 @@ pub async fn done(client: &Client, run_id: &str) -> Result<HashSet<(String, Stri
         .collect())
 }
 
+/// Runs a step and records it in one transaction sent as one message: a
+/// schema of thousands of tables has thousands of steps, and each round
+/// trip saved is one per step.
 pub async fn execute(pool: &Pool, run_id: &str, step: &PostDataStep) -> Result<()> {
     let what = format!("finalize: {} {}", step.kind.as_str(), step.object);
-    let mut obj = pool
+    let obj = pool
         .get()
         .await
         .map_err(|e| Error::failure(format!("{what}: connecting: {e}")))?;
-    let client: &mut Client = &mut obj;
-    let res = async {
-        let tx = client.transaction().await?;
-        // Index builds and refreshes run as long as they need; more memory
-        // for sorts makes index builds markedly faster.
-        tx.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL maintenance_work_mem = '256MB'")
-            .await?;
-        tx.batch_execute(&step.sql).await?;
-        tx.execute(
-            "INSERT INTO supamigrate.finalize_steps (run_id, kind, object, sql) VALUES ($1, $2, $3, $4)",
-            &[&run_id, &step.kind.as_str(), &step.object, &step.sql],
-        )
-        .await?;
-        tx.commit().await
-    }
-    .await;
-    match res {
+    let client: &Client = &obj;
+    // Index builds and refreshes run as long as they need; more memory for
+    // sorts makes index builds markedly faster. The newline before the `;`
+    // ends a trailing line comment in the step's SQL.
+    let batch = format!(
+        "BEGIN;\nSET LOCAL statement_timeout = 0;\nSET LOCAL maintenance_work_mem = '256MB';\n{}\n;\n\
+         INSERT INTO supamigrate.finalize_steps (run_id, kind, object, sql) VALUES ({}, {}, {}, {});\n\
+         COMMIT;",
+        step.sql,
+        literal(run_id),
+        literal(step.kind.as_str()),
+        literal(&step.object),
+        literal(&step.sql)
+    );
+    match client.batch_execute(&batch).await {
         Ok(()) => {
             tracing::debug!(kind = step.kind.as_str(), object = %step.object, "finalize step done");
             Ok(())
         }
         Err(e) => {
+            // The transaction may be open and aborted: the connection goes.
             drop(deadpool_postgres::Object::take(obj));
             Err(Error::failure(format!("{what}: {}", db_message(&e)))
                 .with_fix("fix the cause on the target, then resume with `supamigrate finalize`"))
         }
+    }
+}
+
+/// A string literal that reads the same whatever `standard_conforming_strings`
+/// is: a message of several statements is lexed whole before any of them
+/// runs, so no SET in it could fix the setting for the literals after it.
+fn literal(value: &str) -> String {
+    format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_escape_quotes_and_backslashes() {
+        assert_eq!(literal(r"it's a \d+"), r"E'it''s a \\d+'");
+        assert_eq!(literal(""), "E''");
     }
 }
