@@ -5,14 +5,6 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = supamigrate::cli::Cli::parse();
     supamigrate::cli::init_logging(&cli);
-    // A keyless table that differs keeps 256 partition files a side open
-    // while verify narrows it, and several can narrow at once: the soft
-    // limit of open files (1024 by default on Debian) goes up to the hard
-    // one, as many runtimes do at start, instead of failing at it.
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(open_files) => tracing::debug!(open_files, "limit of open files"),
-        Err(e) => tracing::debug!(error = %e, "could not raise the limit of open files"),
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -293,33 +293,9 @@ fn reads_whose_connection_drops_are_read_again_and_counted_once() {
         }
         seen
     });
-    let admin = target.superuser_url("verify_retry");
-    let reading = |table: &str, form: &str| {
-        format!(
-            "FROM pg_stat_activity
-              WHERE application_name = 'supamigrate' AND wait_event = 'ClientWrite'
-                AND query LIKE 'COPY%{table}%' AND query {form} LIKE '%FORMAT binary%'"
-        )
-    };
-    let cut = |table: &str, form: &str| {
-        support::wait_until(
-            &admin,
-            &format!(
-                "SELECT count(pg_terminate_backend(pid)) {}",
-                reading(table, form)
-            ),
-            &format!("no read of {table} was caught mid-stream"),
-        )
-    };
-    support::wait_until(
-        &admin,
-        &format!("SELECT count(*) {}", reading("retry_rows", "")),
-        "retry_rows was never read",
-    );
-    target.superuser_psql("postgres", "ALTER DATABASE verify_retry CONNECTION LIMIT 0");
-    cut("retry_rows", "");
+    cut_refusing_new_connections("verify_retry", &reading("retry_rows", ""));
     // The narrowing pass reads text.
-    cut("retry_log", "NOT");
+    cut("verify_retry", &reading("retry_log", "NOT"));
     let status = child.wait().unwrap();
     let stderr = watcher.join().unwrap();
     assert!(
@@ -387,28 +363,10 @@ fn a_server_that_takes_no_new_connections_ends_verify_after_five_attempts_with_o
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let target = support::target_cluster();
-    let admin = target.superuser_url("verify_give_up");
-    let reading = "FROM pg_stat_activity
-        WHERE application_name = 'supamigrate' AND wait_event = 'ClientWrite'
-          AND query LIKE 'COPY%big%'";
-    support::wait_until(
-        &admin,
-        &format!("SELECT count(*) {reading}"),
-        "big was never read",
-    );
-    // From now on the target takes no new connection from verify's role.
-    target.superuser_psql(
-        "postgres",
-        "ALTER DATABASE verify_give_up CONNECTION LIMIT 0",
-    );
-    support::wait_until(
-        &admin,
-        &format!("SELECT count(pg_terminate_backend(pid)) {reading}"),
-        "no read of big was caught mid-stream",
-    );
+    // From the cut on, the target takes no new connection from verify.
+    cut_refusing_new_connections("verify_give_up", &reading("big", ""));
     let out = child.wait_with_output().unwrap();
-    target.superuser_psql(
+    support::target_cluster().superuser_psql(
         "postgres",
         "ALTER DATABASE verify_give_up CONNECTION LIMIT -1",
     );
@@ -539,4 +497,41 @@ fn verify_cmd(dir: &std::path::Path, src: &str, tgt: &str) -> std::process::Comm
         .env("SUPAMIGRATE_TARGET_URL", tgt)
         .args(["verify", "--report-dir", "out"]);
     cmd
+}
+
+/// `FROM pg_stat_activity ...` matching verify's reads of `table` that wait
+/// for the client mid-stream: binary reads with `form` "", text ones with
+/// "NOT".
+fn reading(table: &str, form: &str) -> String {
+    format!(
+        "FROM pg_stat_activity
+          WHERE application_name = 'supamigrate' AND wait_event = 'ClientWrite'
+            AND query LIKE 'COPY%{table}%' AND query {form} LIKE '%FORMAT binary%'"
+    )
+}
+
+/// Ends the first of verify's target reads that `reading` matches in `db`.
+fn cut(db: &str, reading: &str) {
+    support::wait_until(
+        &support::target_cluster().superuser_url(db),
+        &format!("SELECT count(pg_terminate_backend(pid)) {reading}"),
+        "no read was caught mid-stream",
+    );
+}
+
+/// Waits for a target read that `reading` matches, makes the target
+/// database `db` take no new connection from verify's role, then ends the
+/// read.
+fn cut_refusing_new_connections(db: &str, reading: &str) {
+    let target = support::target_cluster();
+    support::wait_until(
+        &target.superuser_url(db),
+        &format!("SELECT count(*) {reading}"),
+        "the table was never read",
+    );
+    target.superuser_psql(
+        "postgres",
+        &format!("ALTER DATABASE {db} CONNECTION LIMIT 0"),
+    );
+    cut(db, reading);
 }

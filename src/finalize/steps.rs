@@ -11,6 +11,7 @@ use tokio_postgres::Client;
 use super::PostDataStep;
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
+use crate::pg::quote_escaped_literal;
 
 pub async fn done(client: &Client, run_id: &str) -> Result<HashSet<(String, String)>> {
     Ok(client
@@ -42,16 +43,17 @@ pub async fn execute(pool: &Pool, run_id: &str, step: &PostDataStep) -> Result<(
     let client: &Client = &obj;
     // Index builds and refreshes run as long as they need; more memory for
     // sorts makes index builds markedly faster. The newline before the `;`
-    // ends a trailing line comment in the step's SQL.
+    // ends a trailing line comment in the step's SQL; the literals are
+    // escape strings because the message is lexed whole before it runs.
     let batch = format!(
         "BEGIN;\nSET LOCAL statement_timeout = 0;\nSET LOCAL maintenance_work_mem = '256MB';\n{}\n;\n\
          INSERT INTO supamigrate.finalize_steps (run_id, kind, object, sql) VALUES ({}, {}, {}, {});\n\
          COMMIT;",
         step.sql,
-        literal(run_id),
-        literal(step.kind.as_str()),
-        literal(&step.object),
-        literal(&step.sql)
+        quote_escaped_literal(run_id),
+        quote_escaped_literal(step.kind.as_str()),
+        quote_escaped_literal(&step.object),
+        quote_escaped_literal(&step.sql)
     );
     match client.batch_execute(&batch).await {
         Ok(()) => {
@@ -64,23 +66,5 @@ pub async fn execute(pool: &Pool, run_id: &str, step: &PostDataStep) -> Result<(
             Err(Error::failure(format!("{what}: {}", db_message(&e)))
                 .with_fix("fix the cause on the target, then resume with `supamigrate finalize`"))
         }
-    }
-}
-
-/// A string literal that reads the same whatever `standard_conforming_strings`
-/// is: a message of several statements is lexed whole before any of them
-/// runs, so no SET in it could fix the setting for the literals after it.
-fn literal(value: &str) -> String {
-    format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literals_escape_quotes_and_backslashes() {
-        assert_eq!(literal(r"it's a \d+"), r"E'it''s a \\d+'");
-        assert_eq!(literal(""), "E''");
     }
 }

@@ -18,6 +18,13 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// Quotes a string literal as an escape string (`E'...'`), which reads the
+/// same whatever standard_conforming_strings is: for a message of several
+/// statements, which is lexed whole before any SET in it could run.
+pub fn quote_escaped_literal(value: &str) -> String {
+    format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -27,5 +34,11 @@ mod tests {
         assert_eq!(quote_ident("Order \"Items\""), "\"Order \"\"Items\"\"\"");
         assert_eq!(quote_qualified("public", "select"), "\"public\".\"select\"");
         assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn escaped_literals_escape_quotes_and_backslashes() {
+        assert_eq!(quote_escaped_literal(r"it's a \d+"), r"E'it''s a \\d+'");
+        assert_eq!(quote_escaped_literal(""), "E''");
     }
 }

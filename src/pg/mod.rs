@@ -9,4 +9,4 @@ mod tls;
 
 pub use connect::{classify, connect, pool, refuse_transaction_pooler, Side};
 pub use conninfo::{ConnInfo, Endpoint, SslMode};
-pub use ident::{quote_ident, quote_literal, quote_qualified};
+pub use ident::{quote_escaped_literal, quote_ident, quote_literal, quote_qualified};

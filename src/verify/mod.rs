@@ -331,7 +331,9 @@ async fn key_ranges(
     settings: &Settings,
 ) -> Result<Vec<ranges::Range>> {
     let chunk_bytes = settings.copy.chunk_bytes;
-    let mine = chunks.get(&(table.schema.clone(), table.name.clone()));
+    let mine = chunks
+        .get(&(table.schema.clone(), table.name.clone()))
+        .map(Vec::as_slice);
     let found = match ranges::from_chunks(src, mine, &work.key).await? {
         Some(reused) => reused,
         None => ranges::plan(src, table, &work.key, chunk_bytes).await?,

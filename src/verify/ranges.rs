@@ -218,7 +218,7 @@ pub type DataChunks = HashMap<(String, String), Vec<serde_json::Value>>;
 /// arrays of the key values as text. `None` when there is nothing to reuse.
 pub async fn from_chunks(
     source: &Client,
-    chunks: Option<&Vec<serde_json::Value>>,
+    chunks: Option<&[serde_json::Value]>,
     key: &[KeyCol],
 ) -> Result<Option<Vec<Range>>> {
     let Some(chunks) = chunks else {

@@ -4,7 +4,8 @@
 //! at a time: memory holds one partition of one side, not the whole table
 //! (a keyless log table can be the largest of all).
 //!
-//! Touches: temporary files only, removed when dropped.
+//! Touches: temporary files only, removed when dropped; and the process's
+//! soft limit of open files, raised to the hard one before they are opened.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -57,6 +58,12 @@ impl Spill {
 
     /// Opens the partition files and moves the held hashes into them.
     fn spill_to_disk(&mut self) -> io::Result<()> {
+        // Each side's partitions take PARTS descriptors and several tables
+        // can spill at once: the soft limit of open files (1024 by default
+        // on Debian) goes up to the hard one first, as many runtimes do.
+        if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+            tracing::debug!(error = %e, "could not raise the limit of open files");
+        }
         self.files = (0..PARTS)
             .map(|_| tempfile::tempfile().map(BufWriter::new))
             .collect::<io::Result<_>>()?;
