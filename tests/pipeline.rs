@@ -62,6 +62,28 @@ fn the_fixture_migrates_and_verifies_clean() {
     assert_eq!(code, 0, "verify failed:\n{stdout}\n{stderr}\n{report}");
     let v: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(v["ok"], true);
+    // Grants to platform roles are gone and postgres' own became the
+    // target login role's ownership: each explained by its role rule.
+    let rule_of = |object: &str| {
+        v["schema"]["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["object"] == object)
+            .map(|d| (d["difference"].clone(), d["rule"].clone()))
+    };
+    assert_eq!(
+        rule_of("privilege table auth.users to dashboard_user"),
+        Some(("missing".into(), "supabase.platform-roles".into()))
+    );
+    assert_eq!(
+        rule_of("privilege schema storage to postgres"),
+        Some(("missing".into(), "supabase.project-admin".into()))
+    );
+    assert_eq!(
+        rule_of("default privileges for supabase_admin on tables in schema public to anon"),
+        Some(("missing".into(), "supabase.platform-roles".into()))
+    );
     let users = v["tables"]
         .as_array()
         .unwrap()

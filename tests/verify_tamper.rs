@@ -63,6 +63,13 @@ fn every_tamper_is_found_and_localised_to_its_key() {
              SELECT setval('public.invoice_seq', 1000);
              DROP INDEX public.measurements_device_idx;
              DROP POLICY profiles_write ON public.profiles;
+             -- grants: one revoked, one widened, a column's narrowed, a
+             -- function opened to everyone, a default privilege dropped
+             REVOKE SELECT ON public.slugs FROM verify_api;
+             GRANT INSERT ON public.profiles TO verify_api;
+             REVOKE UPDATE (value) ON public.measurements FROM verify_api;
+             GRANT EXECUTE ON FUNCTION public.touch() TO PUBLIC;
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT ON TABLES FROM verify_api;
              -- a difference the change list explains
              CREATE INDEX slugs_extra_idx ON public.slugs (body);",
         ),
@@ -206,6 +213,31 @@ fn every_tamper_is_found_and_localised_to_its_key() {
             ),
             ("table public.memberships".into(), "changed".into(), false),
             ("index public.slugs_extra_idx".into(), "extra".into(), true),
+            (
+                "privilege column public.measurements.value to verify_api".into(),
+                "changed".into(),
+                false
+            ),
+            (
+                "privilege function public.touch() to public".into(),
+                "extra".into(),
+                false
+            ),
+            (
+                "privilege table public.profiles to verify_api".into(),
+                "changed".into(),
+                false
+            ),
+            (
+                "privilege table public.slugs to verify_api".into(),
+                "missing".into(),
+                false
+            ),
+            (
+                "default privileges for postgres on tables in schema public to verify_api".into(),
+                "missing".into(),
+                false
+            ),
         ]
     );
 

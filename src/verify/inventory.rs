@@ -3,7 +3,8 @@
 //! object name and a definition rendered by the server itself (`pg_get_*`
 //! under `search_path = ''`, so names are qualified and no OID shows).
 //! Every difference must be explained by a rule from the change list, or it
-//! counts as a failure.
+//! counts as a failure. Grants are compared apart, in `privileges`, because
+//! what explains them is the grantee's role rule.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -149,7 +150,7 @@ pub struct Explanation {
 }
 
 impl Explanation {
-    fn covers(&self, object: &str) -> bool {
+    pub fn covers(&self, object: &str) -> bool {
         crate::schema::rules::glob(&self.object, object)
     }
 }

@@ -16,6 +16,7 @@ mod catalog;
 mod changes;
 mod html;
 mod inventory;
+mod privileges;
 mod ranges;
 mod report;
 mod sequences;
@@ -58,6 +59,14 @@ pub struct Options {
     pub changes: Vec<PathBuf>,
 }
 
+/// What explains schema differences: the change lists' rules (from the
+/// schema stage's ledger and `--changes`) and the mappings' role rules, which
+/// say whose grants the target does not have.
+struct Explanations {
+    changes: Vec<Explanation>,
+    mappings: crate::schema::rules::SchemaRules,
+}
+
 pub struct Outcome {
     pub report: Report,
     pub dir: PathBuf,
@@ -68,13 +77,18 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
     // Everything that can be wrong with the input is checked before the
     // ledger is touched, so bad usage writes nothing.
     let source = settings.source()?.clone();
-    let mut rules = Vec::new();
+    let mut rules = Explanations {
+        changes: Vec::new(),
+        mappings: crate::mapping::load(&settings.mapping_files)?.schema,
+    };
     for path in &opts.changes {
-        rules.extend(inventory::load_explanations(path)?);
+        rules.changes.extend(inventory::load_explanations(path)?);
     }
     let target = crate::aws::secrets::target_endpoint(settings).await?;
     let mut ledger = Ledger::open(&target, &source.to_string()).await?;
-    rules.extend(changes::from_ledger(ledger.client(), ledger.run_id()).await?);
+    rules
+        .changes
+        .extend(changes::from_ledger(ledger.client(), ledger.run_id()).await?);
     ledger
         .set_stage(Stage::Verify, StageState::Running, serde_json::json!({}))
         .await?;
@@ -114,7 +128,7 @@ async fn verify(
     opts: &Options,
     source: &Endpoint,
     target: &Endpoint,
-    rules: &[Explanation],
+    rules: &Explanations,
     run: &str,
     mode: progress::Mode,
 ) -> Result<Outcome> {
@@ -217,10 +231,28 @@ async fn verify(
             inventory::read(&src.client, Side::Source),
             inventory::read(&tgt.client, Side::Target)
         )?;
-        Ok::<_, Error>((
-            sequences::compare(&src_seq, &tgt_seq),
-            inventory::compare(&src_inv, &tgt_inv, rules),
-        ))
+        let ((src_grants, src_defaults), (tgt_grants, tgt_defaults), login) = tokio::try_join!(
+            privileges::read(&src.client, Side::Source),
+            privileges::read(&tgt.client, Side::Target),
+            privileges::login(&tgt.client)
+        )?;
+        let (changes, mappings) = (&rules.changes, &rules.mappings);
+        let mut differences = inventory::compare(&src_inv, &tgt_inv, changes);
+        differences.extend(privileges::compare(
+            &src_grants,
+            &tgt_grants,
+            mappings,
+            &login,
+            changes,
+        ));
+        differences.extend(privileges::compare_defaults(
+            &src_defaults,
+            &tgt_defaults,
+            mappings,
+            &login,
+            changes,
+        ));
+        Ok::<_, Error>((sequences::compare(&src_seq, &tgt_seq), differences))
     };
     let (results, (sequences, differences)) = tokio::try_join!(rows, side_checks)?;
     let objects = storage::check(settings, &src.client, &tgt.client, opts.deep).await?;

@@ -123,3 +123,19 @@ BEGIN
   RETURN NEW;
 END
 $$;
+
+-- Grants, as Supabase's API roles hold them: verify compares them (owners'
+-- own privileges aside), so each tamper test can revoke or add one. The
+-- role is cluster-wide and tests create their databases at once.
+DO $$
+BEGIN
+  CREATE ROLE verify_api NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END
+$$;
+GRANT USAGE ON SCHEMA public TO verify_api;
+GRANT SELECT ON public.profiles, public.slugs TO verify_api;
+GRANT SELECT (id, value), UPDATE (value) ON public.measurements TO verify_api;
+GRANT USAGE ON SEQUENCE public.invoice_seq TO verify_api;
+REVOKE EXECUTE ON FUNCTION public.touch() FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO verify_api;
