@@ -118,4 +118,40 @@ fn the_fixture_migrates_and_verifies_clean() {
             "{stage} not done in {stages:?}"
         );
     }
+
+    // A rule that only changed an object's owner (every table here went to
+    // the login role) explains nothing else about it: RLS switched off, an
+    // enum label added, a column default changed and a grant revoked on
+    // those objects are all unexplained differences.
+    support::psql(
+        &tgt.url,
+        "ALTER TABLE public.profiles DISABLE ROW LEVEL SECURITY;
+         ALTER TYPE public.user_role ADD VALUE 'intruder';
+         ALTER TABLE public.reports ALTER COLUMN payload DROP DEFAULT;
+         REVOKE SELECT ON public.reports FROM authenticated;",
+    );
+    let (code, stdout, stderr) = run(
+        dir.path(),
+        &["verify", "--report-dir", report_dir.to_str().unwrap()],
+    );
+    assert_eq!(code, 3, "tampered verify:\n{stdout}\n{stderr}");
+    let report = std::fs::read_to_string(report_dir.join("report.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let unexplained: Vec<&str> = v["schema"]["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["explained"] == false)
+        .map(|d| d["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unexplained,
+        vec![
+            "column public.reports.payload",
+            "enum public.user_role",
+            "table public.profiles",
+            "privilege table public.reports to authenticated",
+        ],
+        "{report}"
+    );
 }

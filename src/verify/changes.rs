@@ -5,6 +5,7 @@
 //!
 //! Touches: target ledger, read only.
 
+use pg_query::protobuf::{node::Node as N, AlterTableType, Node};
 use tokio_postgres::Client;
 
 use super::inventory::Explanation;
@@ -20,7 +21,7 @@ pub async fn from_ledger(client: &Client, run_id: &str) -> Result<Vec<Explanatio
     };
     let rows = client
         .query(
-            "SELECT rule, reason, action, object FROM supamigrate.schema_changes
+            "SELECT rule, reason, action, object, original FROM supamigrate.schema_changes
              WHERE run_id = $1 AND object IS NOT NULL ORDER BY id",
             &[&run_id],
         )
@@ -31,7 +32,7 @@ pub async fn from_ledger(client: &Client, run_id: &str) -> Result<Vec<Explanatio
         .flat_map(|r| {
             let (rule, reason, action, object): (String, String, String, String) =
                 (r.get(0), r.get(1), r.get(2), r.get(3));
-            patterns(&action, &object)
+            patterns(&action, &object, effect(r.get(4)))
                 .into_iter()
                 .map(move |object| Explanation {
                     object,
@@ -42,9 +43,72 @@ pub async fn from_ledger(client: &Client, run_id: &str) -> Result<Vec<Explanatio
         .collect())
 }
 
+/// What a change did to what the inventory shows, judged from the dump
+/// statement it changed or dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Owners, grants, default privileges, comments, roles: nothing the
+    /// inventory shows. Such a change must not explain the object's other
+    /// differences: every app table's `OWNER TO postgres` is changed, and
+    /// every dropped grant on schema public to a platform role would have
+    /// explained everything in public. Grants are judged by their grantee's
+    /// role rule instead (`privileges`).
+    Invisible,
+    /// The statement creates a schema: dropping it drops all in it.
+    CreatesSchema,
+    /// Anything else, or no statement (text a rule added).
+    Other,
+}
+
+/// The effect of `original`, parsed with PostgreSQL's grammar.
+pub fn effect(original: Option<&str>) -> Effect {
+    let Some(parsed) = original.and_then(|sql| pg_query::parse(sql, 0).ok()) else {
+        return Effect::Other;
+    };
+    let stmts: Vec<&Node> = parsed
+        .protobuf
+        .stmts
+        .iter()
+        .filter_map(|s| s.stmt.as_deref())
+        .collect();
+    if stmts.is_empty() {
+        Effect::Other
+    } else if stmts.iter().all(|n| invisible(n)) {
+        Effect::Invisible
+    } else if matches!(stmts[..], [n] if matches!(n.node, Some(N::CreateSchemaStmt(_)))) {
+        Effect::CreatesSchema
+    } else {
+        Effect::Other
+    }
+}
+
+fn invisible(node: &Node) -> bool {
+    match &node.node {
+        Some(
+            N::GrantStmt(_)
+            | N::GrantRoleStmt(_)
+            | N::AlterDefaultPrivilegesStmt(_)
+            | N::CommentStmt(_)
+            | N::SecLabelStmt(_)
+            | N::AlterOwnerStmt(_)
+            | N::CreateRoleStmt(_)
+            | N::AlterRoleStmt(_)
+            | N::AlterRoleSetStmt(_),
+        ) => true,
+        Some(N::AlterTableStmt(s)) => s.cmds.iter().all(|c| {
+            matches!(&c.node, Some(N::AlterTableCmd(cmd))
+                if cmd.subtype == AlterTableType::AtChangeOwner as i32)
+        }),
+        _ => false,
+    }
+}
+
 /// Inventory names a change to `object` (the schema stage's label, such as
 /// `function auth.uid` or `relation public.v`) accounts for.
-fn patterns(action: &str, object: &str) -> Vec<String> {
+pub fn patterns(action: &str, object: &str, effect: Effect) -> Vec<String> {
+    if effect == Effect::Invisible {
+        return Vec::new();
+    }
     let Some((kind, name)) = object.split_once(' ') else {
         return Vec::new();
     };
@@ -58,7 +122,9 @@ fn patterns(action: &str, object: &str) -> Vec<String> {
         ],
         "type" => vec![format!("enum {name}")],
         // A dropped schema takes everything in it along.
-        "schema" if action == "dropped" => vec![format!("* {name}.*")],
+        "schema" if action == "dropped" && effect == Effect::CreatesSchema => {
+            vec![format!("* {name}.*")]
+        }
         "schema" => Vec::new(),
         _ => vec![object.to_string()],
     }
@@ -66,23 +132,57 @@ fn patterns(action: &str, object: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::patterns;
+    use super::{effect, patterns, Effect};
 
     #[test]
     fn labels_become_inventory_patterns() {
+        let other = Effect::Other;
         assert_eq!(
-            patterns("changed", "function auth.uid"),
+            patterns("changed", "function auth.uid", other),
             vec!["function auth.uid(*"]
         );
-        assert_eq!(patterns("dropped", "schema graphql"), vec!["* graphql.*"]);
-        assert!(patterns("changed", "schema auth").is_empty());
+        let schema = effect(Some("CREATE SCHEMA graphql"));
+        assert_eq!(schema, Effect::CreatesSchema);
         assert_eq!(
-            patterns("changed", "type public.app_role"),
+            patterns("dropped", "schema graphql", schema),
+            vec!["* graphql.*"]
+        );
+        assert!(patterns("changed", "schema auth", other).is_empty());
+        assert_eq!(
+            patterns("changed", "type public.app_role", other),
             vec!["enum public.app_role"]
         );
         assert_eq!(
-            patterns("dropped", "policy public.t.p"),
+            patterns("dropped", "policy public.t.p", other),
             vec!["policy public.t.p"]
         );
+    }
+
+    #[test]
+    fn owner_grant_and_comment_changes_explain_nothing() {
+        for sql in [
+            "ALTER TABLE public.profiles OWNER TO postgres",
+            "ALTER TYPE public.user_role OWNER TO postgres",
+            "ALTER FUNCTION auth.uid() OWNER TO supabase_auth_admin",
+            "GRANT ALL ON SCHEMA public TO supabase_admin",
+            "REVOKE ALL ON TABLE public.t FROM dashboard_user",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE supabase_admin IN SCHEMA public GRANT ALL ON TABLES TO anon",
+            "COMMENT ON TABLE public.t IS 'x'",
+            "GRANT anon TO authenticator",
+        ] {
+            assert_eq!(effect(Some(sql)), Effect::Invisible, "{sql}");
+        }
+        // A dropped grant on a schema is not a dropped schema.
+        let grant = effect(Some("GRANT USAGE ON SCHEMA public TO supabase_admin"));
+        assert!(patterns("dropped", "schema public", grant).is_empty());
+        assert!(patterns("changed", "relation public.profiles", grant).is_empty());
+        // What a statement does beyond its owner still counts.
+        for sql in [
+            "ALTER TABLE public.t OWNER TO postgres, ALTER COLUMN a SET DEFAULT 1",
+            "CREATE TABLE public.t (a int)",
+        ] {
+            assert_eq!(effect(Some(sql)), Effect::Other, "{sql}");
+        }
+        assert_eq!(effect(None), Effect::Other);
     }
 }

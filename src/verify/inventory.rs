@@ -185,10 +185,37 @@ pub fn load_explanations(path: &Path) -> Result<Vec<Explanation>> {
         if item.get("object").is_none() {
             continue;
         }
-        out.push(serde_json::from_value(item).map_err(|e| {
+        // An entry `rewrite --changes` wrote names the dump statement it
+        // changed: it explains what that statement shows in the inventory,
+        // as the schema stage's ledger entries do. Hand-written entries are
+        // inventory globs as they stand.
+        let action = item
+            .get("action")
+            .and_then(|a| a.as_str())
+            .map(str::to_string);
+        let original = item
+            .get("original")
+            .and_then(|a| a.as_str())
+            .map(str::to_string);
+        let entry: Explanation = serde_json::from_value(item).map_err(|e| {
             Error::config(format!("{what}: {e}"))
                 .with_fix("each entry needs string fields `object` and `rule`")
-        })?);
+        })?;
+        match action {
+            None => out.push(entry),
+            Some(action) => out.extend(
+                super::changes::patterns(
+                    &action,
+                    &entry.object,
+                    super::changes::effect(original.as_deref()),
+                )
+                .into_iter()
+                .map(|object| Explanation {
+                    object,
+                    ..entry.clone()
+                }),
+            ),
+        }
     }
     Ok(out)
 }
@@ -309,6 +336,24 @@ mod tests {
         let loaded = load_explanations(&b).unwrap();
         assert_eq!(loaded.len(), 1);
         assert_eq!(loaded[0].object, "view public.v");
+        // What `rewrite --changes` writes: labels become inventory names,
+        // and an owner change explains nothing.
+        let r = dir.path().join("r.json");
+        std::fs::write(
+            &r,
+            r#"{"changes":[
+                {"rule":"shim","reason":"","action":"changed","object":"function auth.uid",
+                 "original":"CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql AS 'select 1'"},
+                {"rule":"admin","reason":"","action":"changed","object":"relation public.t",
+                 "original":"ALTER TABLE public.t OWNER TO postgres"}]}"#,
+        )
+        .unwrap();
+        let loaded: Vec<(String, String)> = load_explanations(&r)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.object, e.rule))
+            .collect();
+        assert_eq!(loaded, vec![("function auth.uid(*".into(), "shim".into())]);
         let bad = dir.path().join("c.json");
         std::fs::write(&bad, "{}").unwrap();
         assert_eq!(
