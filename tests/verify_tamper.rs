@@ -70,6 +70,8 @@ fn every_tamper_is_found_and_localised_to_its_key() {
              REVOKE UPDATE (value) ON public.measurements FROM verify_api;
              GRANT EXECUTE ON FUNCTION public.touch() TO PUBLIC;
              ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT ON TABLES FROM verify_api;
+             -- a domain that now fills in a default
+             ALTER DOMAIN public.positive SET DEFAULT 1;
              -- a difference the change list explains
              CREATE INDEX slugs_extra_idx ON public.slugs (body);",
         ),
@@ -196,6 +198,7 @@ fn every_tamper_is_found_and_localised_to_its_key() {
         diffs,
         vec![
             ("column public.slugs.slug".into(), "changed".into(), true),
+            ("domain public.positive".into(), "changed".into(), false),
             (
                 "index public.measurements_device_idx".into(),
                 "missing".into(),

@@ -120,7 +120,10 @@ pub fn patterns(action: &str, object: &str, effect: Effect) -> Vec<String> {
             format!("view {name}"),
             format!("materialized view {name}"),
         ],
-        "type" => vec![format!("enum {name}")],
+        "type" => ["enum", "domain", "type", "range"]
+            .iter()
+            .map(|k| format!("{k} {name}"))
+            .collect(),
         // A dropped schema takes everything in it along.
         "schema" if action == "dropped" && effect == Effect::CreatesSchema => {
             vec![format!("* {name}.*")]
@@ -150,7 +153,12 @@ mod tests {
         assert!(patterns("changed", "schema auth", other).is_empty());
         assert_eq!(
             patterns("changed", "type public.app_role", other),
-            vec!["enum public.app_role"]
+            vec![
+                "enum public.app_role",
+                "domain public.app_role",
+                "type public.app_role",
+                "range public.app_role"
+            ]
         );
         assert_eq!(
             patterns("dropped", "policy public.t.p", other),

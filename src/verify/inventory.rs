@@ -1,5 +1,6 @@
 //! Schema inventory: tables, columns, constraints, indexes, policies,
-//! functions, triggers, views, enums and sequences of both sides, each as an
+//! functions, triggers, views, enums, domains, composite and range types
+//! and sequences of both sides, each as an
 //! object name and a definition rendered by the server itself (`pg_get_*`
 //! under `search_path = ''`, so names are qualified and no OID shows).
 //! Every difference must be explained by a rule from the change list, or it
@@ -114,6 +115,32 @@ fn queries() -> Vec<(&'static str, String)> {
              JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
              WHERE {IN_SCOPE} AND {}
              GROUP BY n.nspname, t.typname", not_ext("pg_type", "t.oid"))),
+        ("types", format!(
+            "SELECT format('%s %I.%I', CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range'
+                                           ELSE 'type' END, n.nspname, t.typname),
+                    CASE t.typtype
+                      WHEN 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod)
+                        || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
+                        || coalesce(' default ' || pg_catalog.pg_get_expr(t.typdefaultbin, 0), '')
+                        || coalesce(' collate ' || quote_ident(co.collname), '')
+                      WHEN 'r' THEN (SELECT pg_catalog.format_type(r.rngsubtype, NULL)
+                                     FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid)
+                      ELSE (SELECT string_agg(quote_ident(a.attname) || ' '
+                                              || pg_catalog.format_type(a.atttypid, a.atttypmod),
+                                              ', ' ORDER BY a.attnum)
+                            FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
+                    END
+             FROM pg_catalog.pg_type t
+             JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+             LEFT JOIN pg_catalog.pg_collation co
+               ON co.oid = t.typcollation AND t.typtype = 'd'
+                  AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b
+                                         WHERE b.oid = t.typbasetype)
+             WHERE (t.typtype IN ('d', 'r')
+                    OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class c
+                                             WHERE c.oid = t.typrelid) = 'c'))
+               AND {IN_SCOPE} AND {}", not_ext("pg_type", "t.oid"))),
         ("sequences", format!(
             "SELECT format('sequence %I.%I', n.nspname, c.relname),
                     pg_catalog.format_type(s.seqtypid, NULL) || ' start ' || s.seqstart
