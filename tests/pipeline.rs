@@ -120,15 +120,18 @@ fn the_fixture_migrates_and_verifies_clean() {
     }
 
     // A rule that only changed an object's owner (every table here went to
-    // the login role) explains nothing else about it: RLS switched off, an
-    // enum label added, a column default changed and a grant revoked on
-    // those objects are all unexplained differences.
+    // the login role) or dropped a grant on it explains nothing else about
+    // it: RLS switched off, an enum label added, a column default, a
+    // grant, a trigger on auth.users and a storage policy gone are all
+    // unexplained differences.
     support::psql(
         &tgt.url,
         "ALTER TABLE public.profiles DISABLE ROW LEVEL SECURITY;
          ALTER TYPE public.user_role ADD VALUE 'intruder';
          ALTER TABLE public.reports ALTER COLUMN payload DROP DEFAULT;
-         REVOKE SELECT ON public.reports FROM authenticated;",
+         REVOKE SELECT ON public.reports FROM authenticated;
+         DROP TRIGGER on_auth_user_created ON auth.users;
+         DROP POLICY \"Avatars are publicly readable\" ON storage.objects;",
     );
     let (code, stdout, stderr) = run(
         dir.path(),
@@ -149,7 +152,9 @@ fn the_fixture_migrates_and_verifies_clean() {
         vec![
             "column public.reports.payload",
             "enum public.user_role",
+            "policy storage.objects.\"Avatars are publicly readable\"",
             "table public.profiles",
+            "trigger auth.users.on_auth_user_created",
             "privilege table public.reports to authenticated",
         ],
         "{report}"
