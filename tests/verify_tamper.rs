@@ -70,6 +70,8 @@ fn every_tamper_is_found_and_localised_to_its_key() {
              REVOKE UPDATE (value) ON public.measurements FROM verify_api;
              GRANT EXECUTE ON FUNCTION public.touch() TO PUBLIC;
              ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT ON TABLES FROM verify_api;
+             -- a materialized view left unpopulated
+             REFRESH MATERIALIZED VIEW public.device_counts WITH NO DATA;
              -- a domain that now fills in a default
              ALTER DOMAIN public.positive SET DEFAULT 1;
              -- a difference the change list explains
@@ -206,6 +208,11 @@ fn every_tamper_is_found_and_localised_to_its_key() {
             ),
             (
                 "index public.slugs_title_idx".into(),
+                "changed".into(),
+                false
+            ),
+            (
+                "materialized view public.device_counts".into(),
                 "changed".into(),
                 false
             ),

@@ -40,6 +40,14 @@ fn queries() -> Vec<(&'static str, String)> {
                     -- what logical decoding (Supabase Realtime) sends of old rows
                     || CASE c.relreplident WHEN 'd' THEN ''
                          ELSE ' replica_identity=' || c.relreplident::text END
+                    -- a parent's queries include its children's rows
+                    || coalesce(' inherits ' || (
+                         SELECT string_agg(format('%I.%I', pn.nspname, p.relname), ', '
+                                           ORDER BY i.inhseqno)
+                         FROM pg_catalog.pg_inherits i
+                         JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+                         JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+                         WHERE i.inhrelid = c.oid), '')
              {rel} WHERE c.relkind IN ('r', 'p', 'f') AND {IN_SCOPE} AND {ext_c}")),
         ("columns", format!(
             "SELECT format('column %I.%I.%I', n.nspname, c.relname, a.attname),
@@ -106,6 +114,9 @@ fn queries() -> Vec<(&'static str, String)> {
                            n.nspname, c.relname),
                     pg_catalog.pg_get_viewdef(c.oid)
                     || coalesce(' with ' || array_to_string(c.reloptions, ','), '')
+                    -- an unpopulated materialized view fails every query
+                    || CASE WHEN c.relkind = 'm' AND NOT c.relispopulated
+                            THEN ' not populated' ELSE '' END
              {rel} WHERE c.relkind IN ('v', 'm') AND {IN_SCOPE} AND {ext_c}")),
         ("enums", format!(
             "SELECT format('enum %I.%I', n.nspname, t.typname),

@@ -15,3 +15,6 @@ CREATE TRIGGER profiles_touch BEFORE UPDATE ON public.profiles
 
 CREATE VIEW public.profile_names WITH (security_invoker = true) AS
   SELECT id, full_name FROM public.profiles;
+
+CREATE MATERIALIZED VIEW public.device_counts AS
+  SELECT device, count(*) AS n FROM public.measurements GROUP BY device;
