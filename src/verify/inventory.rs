@@ -21,7 +21,7 @@ use crate::pg::Side;
 pub type Inventory = BTreeMap<String, String>;
 
 /// `NOT EXISTS` an extension membership for an object of catalog `cat`.
-fn not_ext(cat: &str, oid: &str) -> String {
+pub(super) fn not_ext(cat: &str, oid: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.{cat}'::regclass AND d.objid = {oid} AND d.deptype = 'e')"
     )

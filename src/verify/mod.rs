@@ -238,20 +238,9 @@ async fn verify(
         )?;
         let (changes, mappings) = (&rules.changes, &rules.mappings);
         let mut differences = inventory::compare(&src_inv, &tgt_inv, changes);
-        differences.extend(privileges::compare(
-            &src_grants,
-            &tgt_grants,
-            mappings,
-            &login,
-            changes,
-        ));
-        differences.extend(privileges::compare_defaults(
-            &src_defaults,
-            &tgt_defaults,
-            mappings,
-            &login,
-            changes,
-        ));
+        let expected = privileges::Expected::new(mappings, &login, changes);
+        differences.extend(expected.grants(&src_grants, &tgt_grants));
+        differences.extend(expected.defaults(&src_defaults, &tgt_defaults));
         Ok::<_, Error>((sequences::compare(&src_seq, &tgt_seq), differences))
     };
     let (results, (sequences, differences)) = tokio::try_join!(rows, side_checks)?;

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use tokio_postgres::Client;
 
 use super::catalog::{catalog_err, skipped, IN_SCOPE};
-use super::inventory::{Difference, Explanation};
+use super::inventory::{not_ext, Difference, Explanation};
 use crate::error::Result;
 use crate::pg::Side;
 use crate::schema::rules::{RoleAction, SchemaRules};
@@ -26,13 +26,6 @@ use crate::schema::rules::{RoleAction, SchemaRules};
 /// What one side grants: object label → grantee → privileges. An object
 /// whose only privileges are its owner's is present with no grantees.
 pub type Grants = BTreeMap<String, BTreeMap<String, String>>;
-
-/// `NOT EXISTS` an extension membership for an object of catalog `cat`.
-fn not_ext(cat: &str, oid: &str) -> String {
-    format!(
-        "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.{cat}'::regclass AND d.objid = {oid} AND d.deptype = 'e')"
-    )
-}
 
 fn query() -> String {
     let rel = "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
@@ -165,18 +158,30 @@ pub async fn login(client: &Client) -> Result<String> {
     Ok(row.get(0))
 }
 
-/// How the target is expected to differ for the roles of the source.
-struct Roles<'a> {
+/// What the target is expected to lack of the source's grants, and what
+/// explains a difference.
+pub struct Expected<'a> {
     rules: &'a SchemaRules,
     /// The target login role: what a remapped role becomes.
     login: &'a str,
+    /// Change list entries; only one that names a grant's own label
+    /// explains it.
+    changes: &'a [Explanation],
 }
 
-impl Roles<'_> {
-    /// The rule under which grants to (or defaults of) this source role are
-    /// not on the target: it is dropped, or remapped to the login role that
-    /// owns every object the schema stage created, and an owner's own
-    /// privileges are implicit.
+impl<'a> Expected<'a> {
+    pub fn new(rules: &'a SchemaRules, login: &'a str, changes: &'a [Explanation]) -> Self {
+        Expected {
+            rules,
+            login,
+            changes,
+        }
+    }
+
+    /// The rule under which grants to this source role are not on the
+    /// target: it is dropped, or remapped to the login role that owns every
+    /// object the schema stage created, and an owner's own privileges are
+    /// implicit.
     fn gone(&self, role: &str) -> Option<Why> {
         let rule = self.rules.role_rule(role)?;
         matches!(rule.action, RoleAction::Drop | RoleAction::Remap)
@@ -213,6 +218,82 @@ impl Roles<'_> {
             .find(|r| r.action == RoleAction::Remap)?;
         Some((rule.id.clone(), rule.reason.clone()))
     }
+
+    fn named(&self, label: &str) -> Option<Why> {
+        self.changes.iter().find(|r| r.covers(label)).map(why_of)
+    }
+
+    /// Grants that differ on objects both sides have (an object missing on
+    /// one side is already an inventory difference). A rule that changed an
+    /// object (its owner, its body) does not explain its grants: only a role
+    /// rule for the grantee does, or a change list entry that names the
+    /// grant itself (`privilege table public.t to anon`).
+    pub fn grants(&self, source: &Grants, target: &Grants) -> Vec<Difference> {
+        let mut out = Vec::new();
+        for (object, src) in source {
+            let Some(tgt) = target.get(object) else {
+                continue;
+            };
+            let mut seen = Vec::new();
+            for (grantee, privileges) in src {
+                let mapped = self.on_target(grantee);
+                seen.push(mapped);
+                let found = tgt.get(mapped);
+                if found == Some(privileges) {
+                    continue;
+                }
+                let label = format!("privilege {object} to {grantee}");
+                let why = self.gone(grantee).or_else(|| self.named(&label));
+                out.push(difference(label, kind(found.is_some()), why));
+            }
+            for grantee in tgt.keys().filter(|g| !seen.contains(&g.as_str())) {
+                let label = format!("privilege {object} to {grantee}");
+                let why = self.stands_in(grantee).or_else(|| self.named(&label));
+                out.push(difference(label, "extra", why));
+            }
+        }
+        out
+    }
+
+    /// Default privileges that differ, with the source's roles mapped to
+    /// their target names first (`FOR ROLE postgres` becomes the login
+    /// role's). Reported under each side's own role names.
+    pub fn defaults(&self, source: &[DefaultGrant], target: &[DefaultGrant]) -> Vec<Difference> {
+        let label = |role: &str, on: &str, grantee: &str| {
+            format!("default privileges for {role} on {on} to {grantee}")
+        };
+        let mut unmatched: BTreeMap<String, &DefaultGrant> = target
+            .iter()
+            .map(|d| (label(&d.role, &d.on, &d.grantee), d))
+            .collect();
+        let mut out = Vec::new();
+        for d in source {
+            let mapped = label(self.on_target(&d.role), &d.on, self.on_target(&d.grantee));
+            let found = unmatched.remove(&mapped);
+            if found.is_some_and(|t| t.privileges == d.privileges) {
+                continue;
+            }
+            let shown = label(&d.role, &d.on, &d.grantee);
+            let why = self
+                .dropped(&d.role)
+                .or_else(|| self.dropped(&d.grantee))
+                .or_else(|| self.named(&shown));
+            out.push(difference(shown, kind(found.is_some()), why));
+        }
+        for (shown, d) in unmatched {
+            let why = self.stands_in(&d.grantee).or_else(|| self.named(&shown));
+            out.push(difference(shown, "extra", why));
+        }
+        out
+    }
+}
+
+fn kind(on_target: bool) -> &'static str {
+    if on_target {
+        "changed"
+    } else {
+        "missing"
+    }
 }
 
 fn difference(object: String, difference: &'static str, why: Option<Why>) -> Difference {
@@ -223,102 +304,6 @@ fn difference(object: String, difference: &'static str, why: Option<Why>) -> Dif
         rule: why.as_ref().map(|w| w.0.clone()),
         reason: why.map(|w| w.1),
     }
-}
-
-/// Grants that differ on objects both sides have (an object missing on one
-/// side is already an inventory difference). A rule that changed an object
-/// (its owner, its body) does not explain its grants: only a role rule for
-/// the grantee does, or a change list entry that names the grant itself
-/// (`privilege table public.t to anon`).
-pub fn compare(
-    source: &Grants,
-    target: &Grants,
-    schema_rules: &SchemaRules,
-    login: &str,
-    rules: &[Explanation],
-) -> Vec<Difference> {
-    let roles = Roles {
-        rules: schema_rules,
-        login,
-    };
-    let by_label = |label: &str| rules.iter().find(|r| r.covers(label)).map(why_of);
-    let mut out = Vec::new();
-    for (object, src) in source {
-        let Some(tgt) = target.get(object) else {
-            continue;
-        };
-        let mut seen = Vec::new();
-        for (grantee, privileges) in src {
-            let mapped = roles.on_target(grantee);
-            seen.push(mapped);
-            let on_target = tgt.get(mapped);
-            if on_target == Some(privileges) {
-                continue;
-            }
-            let kind = if on_target.is_some() {
-                "changed"
-            } else {
-                "missing"
-            };
-            let label = format!("privilege {object} to {grantee}");
-            let why = roles.gone(grantee).or_else(|| by_label(&label));
-            out.push(difference(label, kind, why));
-        }
-        for grantee in tgt.keys().filter(|g| !seen.contains(&g.as_str())) {
-            let label = format!("privilege {object} to {grantee}");
-            let why = roles.stands_in(grantee).or_else(|| by_label(&label));
-            out.push(difference(label, "extra", why));
-        }
-    }
-    out
-}
-
-/// Default privileges that differ, with the source's roles mapped to their
-/// target names first (`FOR ROLE postgres` becomes the login role's).
-/// Reported under each side's own role names.
-pub fn compare_defaults(
-    source: &[DefaultGrant],
-    target: &[DefaultGrant],
-    schema_rules: &SchemaRules,
-    login: &str,
-    rules: &[Explanation],
-) -> Vec<Difference> {
-    let roles = Roles {
-        rules: schema_rules,
-        login,
-    };
-    let label = |role: &str, on: &str, grantee: &str| {
-        format!("default privileges for {role} on {on} to {grantee}")
-    };
-    let by_label = |label: &str| rules.iter().find(|r| r.covers(label)).map(why_of);
-    let mut unmatched: BTreeMap<String, &DefaultGrant> = target
-        .iter()
-        .map(|d| (label(&d.role, &d.on, &d.grantee), d))
-        .collect();
-    let mut out = Vec::new();
-    for d in source {
-        let mapped = label(roles.on_target(&d.role), &d.on, roles.on_target(&d.grantee));
-        let found = unmatched.remove(&mapped);
-        if found.is_some_and(|t| t.privileges == d.privileges) {
-            continue;
-        }
-        let kind = if found.is_some() {
-            "changed"
-        } else {
-            "missing"
-        };
-        let shown = label(&d.role, &d.on, &d.grantee);
-        let why = roles
-            .dropped(&d.role)
-            .or_else(|| roles.dropped(&d.grantee))
-            .or_else(|| by_label(&shown));
-        out.push(difference(shown, kind, why));
-    }
-    for (shown, d) in unmatched {
-        let why = roles.stands_in(&d.grantee).or_else(|| by_label(&shown));
-        out.push(difference(shown, "extra", why));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -371,7 +356,7 @@ mod tests {
             ),
             ("table public.t", &[("matbakh_admin", "SELECT")]),
         ]);
-        let d = compare(&src, &tgt, &rules, "matbakh_admin", &[]);
+        let d = Expected::new(&rules, "matbakh_admin", &[]).grants(&src, &tgt);
         assert_eq!(
             summary(&d),
             vec![
@@ -401,7 +386,7 @@ mod tests {
         let object = r#"table public."x to supabase_admin""#;
         let src = grants(&[(object, &[("anon", "SELECT")])]);
         let tgt = grants(&[(object, &[("anon", "SELECT, DELETE")])]);
-        let d = compare(&src, &tgt, &rules, "matbakh_admin", &[]);
+        let d = Expected::new(&rules, "matbakh_admin", &[]).grants(&src, &tgt);
         assert_eq!(
             summary(&d),
             vec![(
@@ -417,7 +402,7 @@ mod tests {
             reason: String::new(),
         }];
         assert_eq!(
-            compare(&src, &tgt, &rules, "matbakh_admin", &named)[0]
+            Expected::new(&rules, "matbakh_admin", &named).grants(&src, &tgt)[0]
                 .rule
                 .as_deref(),
             Some("wider-anon")
@@ -446,7 +431,7 @@ mod tests {
             default("matbakh_admin", on, "anon", "SELECT"),
             default("matbakh_admin", on, "service_role", "SELECT"),
         ];
-        let d = compare_defaults(&src, &tgt, &rules, "matbakh_admin", &[]);
+        let d = Expected::new(&rules, "matbakh_admin", &[]).defaults(&src, &tgt);
         assert_eq!(
             summary(&d),
             vec![
