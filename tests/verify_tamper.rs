@@ -72,6 +72,9 @@ fn every_tamper_is_found_and_localised_to_its_key() {
              ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT ON TABLES FROM verify_api;
              -- a materialized view left unpopulated
              REFRESH MATERIALIZED VIEW public.device_counts WITH NO DATA;
+             -- an aggregate that now starts from '' instead of NULL
+             DROP AGGREGATE public.csv_of(text);
+             CREATE AGGREGATE public.csv_of(text) (SFUNC = public.csv_step, STYPE = text, INITCOND = '');
              -- a domain that now fills in a default
              ALTER DOMAIN public.positive SET DEFAULT 1;
              -- a difference the change list explains
@@ -201,6 +204,11 @@ fn every_tamper_is_found_and_localised_to_its_key() {
         vec![
             ("column public.slugs.slug".into(), "changed".into(), true),
             ("domain public.positive".into(), "changed".into(), false),
+            (
+                "function public.csv_of(text)".into(),
+                "changed".into(),
+                false
+            ),
             (
                 "index public.measurements_device_idx".into(),
                 "missing".into(),

@@ -102,6 +102,24 @@ fn queries() -> Vec<(&'static str, String)> {
                     pg_catalog.pg_get_functiondef(p.oid)
              FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
              WHERE p.prokind IN ('f', 'p') AND {IN_SCOPE} AND {}", not_ext("pg_proc", "p.oid"))),
+        // pg_get_functiondef refuses aggregates: their definition is their
+        // state function, types and final function.
+        ("aggregates", format!(
+            "SELECT format('function %I.%I(%s)', n.nspname, p.proname,
+                           pg_catalog.pg_get_function_identity_arguments(p.oid)),
+                    concat_ws(' ', 'aggregate kind=' || a.aggkind::text,
+                              'returns ' || pg_catalog.format_type(p.prorettype, NULL),
+                              'sfunc ' || a.aggtransfn::regprocedure::text,
+                              'stype ' || pg_catalog.format_type(a.aggtranstype, NULL),
+                              'finalfunc ' || nullif(a.aggfinalfn, 0)::regprocedure::text,
+                              'combinefunc ' || nullif(a.aggcombinefn, 0)::regprocedure::text,
+                              'initcond ' || pg_catalog.quote_literal(a.agginitval),
+                              'sortop ' || nullif(a.aggsortop, 0)::regoperator::text,
+                              'window ' || (p.prokind = 'w')::text)
+             FROM pg_catalog.pg_proc p
+             JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+             JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
+             WHERE p.prokind IN ('a', 'w') AND {IN_SCOPE} AND {}", not_ext("pg_proc", "p.oid"))),
         ("triggers", format!(
             "SELECT format('trigger %I.%I.%I', n.nspname, c.relname, t.tgname),
                     pg_catalog.pg_get_triggerdef(t.oid) || ' enabled=' || t.tgenabled::text

@@ -124,6 +124,10 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.csv_step(acc text, v text) RETURNS text
+  LANGUAGE sql IMMUTABLE AS $$ SELECT coalesce(acc || ',', '') || v $$;
+CREATE AGGREGATE public.csv_of(text) (SFUNC = public.csv_step, STYPE = text);
+
 -- Grants, as Supabase's API roles hold them: verify compares them (owners'
 -- own privileges aside), so each tamper test can revoke or add one. The
 -- role is cluster-wide and tests create their databases at once.
