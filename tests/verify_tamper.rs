@@ -272,6 +272,16 @@ fn every_tamper_is_found_and_localised_to_its_key() {
         run.stderr
     );
     assert!(run.html.contains("FAIL"));
+    // The failures come first in the HTML, before what rules explain.
+    assert!(run
+        .html
+        .contains("<p>12 unexplained, 2 explained by a rule (listed after).</p>"));
+    let at = |s: &str| {
+        run.html
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} not in the html"))
+    };
+    assert!(at("default privileges for postgres") < at("column public.slugs.slug"));
     assert_self_contained(&run.html);
     let red = verdict_pixels(&run.dir.join("out/report.html"), [0xfb, 0xdc, 0xdc]);
     assert!(red > 5_000, "only {red} verdict pixels in the screenshot");

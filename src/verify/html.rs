@@ -222,8 +222,17 @@ fn schema(h: &mut String, r: &Report) {
         h.push_str("<p>None: the inventories match.</p>");
         return;
     }
+    let unexplained = r.schema.differences.iter().filter(|d| !d.explained);
+    let _ = write!(
+        h,
+        "<p>{} unexplained, {} explained by a rule (listed after).</p>",
+        unexplained.clone().count(),
+        r.schema.differences.len() - unexplained.clone().count()
+    );
     h.push_str("<table><tr><th>object</th><th>difference</th><th>rule</th><th>reason</th></tr>");
-    for d in &r.schema.differences {
+    // A Supabase project has a hundred explained differences (grants to
+    // platform roles alone); the failures go first so none is buried.
+    for d in unexplained.chain(r.schema.differences.iter().filter(|d| d.explained)) {
         let _ = write!(
             h,
             "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
