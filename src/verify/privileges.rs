@@ -204,18 +204,23 @@ impl<'a> Expected<'a> {
         }
     }
 
-    /// A grant on the target to the login role stands in for one to a
-    /// remapped role.
-    fn stands_in(&self, role: &str) -> Option<Why> {
-        if role != self.login {
-            return None;
-        }
-        let rule = self
-            .rules
-            .roles
-            .iter()
-            .rev()
-            .find(|r| r.action == RoleAction::Remap)?;
+    /// The rule under which a grant only the target has is expected: one
+    /// to the login role stands in for one to a remapped role, and one to a
+    /// role the mappings keep as the target's own (`rds_*`, `rdsadmin`,
+    /// `pg_*`) is the platform's, as on the `public` schema that a new
+    /// Aurora database comes with.
+    fn target_only(&self, role: &str) -> Option<Why> {
+        let rule = if role == self.login {
+            self.rules
+                .roles
+                .iter()
+                .rev()
+                .find(|r| r.action == RoleAction::Remap)?
+        } else {
+            self.rules
+                .role_rule(role)
+                .filter(|r| r.action == RoleAction::Keep)?
+        };
         Some((rule.id.clone(), rule.reason.clone()))
     }
 
@@ -248,7 +253,7 @@ impl<'a> Expected<'a> {
             }
             for grantee in tgt.keys().filter(|g| !seen.contains(&g.as_str())) {
                 let label = format!("privilege {object} to {grantee}");
-                let why = self.stands_in(grantee).or_else(|| self.named(&label));
+                let why = self.target_only(grantee).or_else(|| self.named(&label));
                 out.push(difference(label, "extra", why));
             }
         }
@@ -281,7 +286,7 @@ impl<'a> Expected<'a> {
             out.push(difference(shown, kind(found.is_some()), why));
         }
         for (shown, d) in unmatched {
-            let why = self.stands_in(&d.grantee).or_else(|| self.named(&shown));
+            let why = self.target_only(&d.grantee).or_else(|| self.named(&shown));
             out.push(difference(shown, "extra", why));
         }
         out
@@ -352,7 +357,11 @@ mod tests {
         let tgt = grants(&[
             (
                 "table auth.users",
-                &[("anon", "SELECT"), ("service_role", "SELECT")],
+                &[
+                    ("anon", "SELECT"),
+                    ("service_role", "SELECT"),
+                    ("rdsadmin", "SELECT"),
+                ],
             ),
             ("table public.t", &[("matbakh_admin", "SELECT")]),
         ]);
@@ -374,6 +383,11 @@ mod tests {
                     "privilege table auth.users to postgres",
                     "missing",
                     Some("supabase.project-admin")
+                ),
+                (
+                    "privilege table auth.users to rdsadmin",
+                    "extra",
+                    Some("supabase.builtin-roles")
                 ),
                 ("privilege table auth.users to service_role", "extra", None),
             ]
