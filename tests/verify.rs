@@ -487,6 +487,32 @@ fn the_data_stage_output_verifies_clean_on_its_own_chunks() {
     );
     // Contiguous chunks share their bounds: n chunks, n - 1 split points.
     assert_eq!(table(&run.report, "measurements")["ranges"], chunks);
+
+    // On those ranges, a row deleted right at a split point and rows added
+    // below the first chunk and above the last are each found.
+    let split = support::psql(
+        &tgt,
+        "SELECT range_hi->>0 FROM supamigrate.chunks
+         WHERE table_name = 'measurements' AND kind = 'key_range' ORDER BY ordinal LIMIT 1",
+    );
+    support::psql(
+        &tgt,
+        &format!(
+            "DELETE FROM public.measurements WHERE id = {split};
+             INSERT INTO public.measurements VALUES
+               (-5, 'dev-x', 1, now(), 'low'), (99999999, 'dev-x', 1, now(), 'high');"
+        ),
+    );
+    let run = verify(&src, &tgt, &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(
+        table(&run.report, "measurements")["mismatches"],
+        serde_json::json!([
+            {"key": {"id": "-5"}, "kind": "extra"},
+            {"key": {"id": split}, "kind": "missing"},
+            {"key": {"id": "99999999"}, "kind": "extra"},
+        ])
+    );
 }
 
 /// `verify` of `src` against `tgt` writing its report to `dir/out`, as a
