@@ -1,6 +1,6 @@
 //! Schema inventory: tables, columns, constraints, indexes, policies,
-//! functions, triggers, views, enums, domains, composite and range types
-//! and sequences of both sides, each as an
+//! functions, triggers, views, enums, domains, composite and range types,
+//! extensions and sequences of both sides, each as an
 //! object name and a definition rendered by the server itself (`pg_get_*`
 //! under `search_path = ''`, so names are qualified and no OID shows).
 //! Every difference must be explained by a rule from the change list, or it
@@ -16,6 +16,7 @@ use tokio_postgres::Client;
 use super::catalog::{catalog_err, skipped, IN_SCOPE};
 use crate::error::{Error, Result};
 use crate::pg::Side;
+use crate::schema::rules::{ExtensionAction, SchemaRules};
 
 /// Object name → definition.
 pub type Inventory = BTreeMap<String, String>;
@@ -170,6 +171,13 @@ fn queries() -> Vec<(&'static str, String)> {
                     OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class c
                                              WHERE c.oid = t.typrelid) = 'c'))
                AND {IN_SCOPE} AND {}", not_ext("pg_type", "t.oid"))),
+        // Present or not, and where; versions differ by design between
+        // Supabase and Aurora. plpgsql is in every database.
+        ("extensions", format!(
+            "SELECT 'extension ' || e.extname, 'schema ' || quote_ident(n.nspname)
+             FROM pg_catalog.pg_extension e
+             JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+             WHERE e.extname <> 'plpgsql' AND {IN_SCOPE}")),
         ("sequences", format!(
             "SELECT format('sequence %I.%I', n.nspname, c.relname),
                     pg_catalog.format_type(s.seqtypid, NULL) || ' start ' || s.seqstart
@@ -193,6 +201,23 @@ pub async fn read(client: &Client, side: Side) -> Result<Inventory> {
         }
     }
     Ok(out)
+}
+
+/// The extensions the mappings drop are expected to be missing on the
+/// target, each explained by its rule.
+pub fn dropped_extensions(rules: &SchemaRules) -> Vec<Explanation> {
+    rules
+        .extensions
+        .iter()
+        .filter(|r| r.action == ExtensionAction::Drop)
+        .flat_map(|r| {
+            r.names.iter().map(|name| Explanation {
+                object: format!("extension {name}"),
+                rule: r.id.clone(),
+                reason: r.reason.clone(),
+            })
+        })
+        .collect()
 }
 
 /// One entry of the change list: which objects a rule changed, and why.
@@ -357,6 +382,30 @@ mod tests {
             ]
         );
         assert_eq!(d[0].rule.as_deref(), Some("auth-shim"));
+    }
+
+    #[test]
+    fn extensions_the_mappings_drop_are_explained() {
+        let rules = SchemaRules::defaults().unwrap();
+        let src = inv(&[
+            ("extension pg_stat_statements", "schema extensions"),
+            ("extension pgcrypto", "schema extensions"),
+        ]);
+        let d = compare(&src, &inv(&[]), &dropped_extensions(&rules));
+        let summary: Vec<(&str, Option<&str>)> = d
+            .iter()
+            .map(|d| (d.object.as_str(), d.rule.as_deref()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    "extension pg_stat_statements",
+                    Some("aurora.pg-stat-statements")
+                ),
+                ("extension pgcrypto", None),
+            ]
+        );
     }
 
     #[test]

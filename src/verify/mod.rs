@@ -77,9 +77,10 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
     // Everything that can be wrong with the input is checked before the
     // ledger is touched, so bad usage writes nothing.
     let source = settings.source()?.clone();
+    let mappings = crate::mapping::load(&settings.mapping_files)?.schema;
     let mut rules = Explanations {
-        changes: Vec::new(),
-        mappings: crate::mapping::load(&settings.mapping_files)?.schema,
+        changes: inventory::dropped_extensions(&mappings),
+        mappings,
     };
     for path in &opts.changes {
         rules.changes.extend(inventory::load_explanations(path)?);
