@@ -122,8 +122,8 @@ fn the_fixture_migrates_and_verifies_clean() {
     // A rule that only changed an object's owner (every table here went to
     // the login role) or dropped a grant on it explains nothing else about
     // it: RLS switched off, an enum label added, a column default, a
-    // grant, a trigger on auth.users and a storage policy gone are all
-    // unexplained differences.
+    // grant, a trigger on auth.users, a storage policy, a rule and extended
+    // statistics gone are all unexplained differences.
     support::psql(
         &tgt.url,
         "ALTER TABLE public.profiles DISABLE ROW LEVEL SECURITY;
@@ -131,7 +131,9 @@ fn the_fixture_migrates_and_verifies_clean() {
          ALTER TABLE public.reports ALTER COLUMN payload DROP DEFAULT;
          REVOKE SELECT ON public.reports FROM authenticated;
          DROP TRIGGER on_auth_user_created ON auth.users;
-         DROP POLICY \"Avatars are publicly readable\" ON storage.objects;",
+         DROP POLICY \"Avatars are publicly readable\" ON storage.objects;
+         DROP RULE audit_trail_keep ON public.audit_trail;
+         DROP STATISTICS public.reports_business_kind;",
     );
     let (code, stdout, stderr) = run(
         dir.path(),
@@ -153,6 +155,8 @@ fn the_fixture_migrates_and_verifies_clean() {
             "column public.reports.payload",
             "enum public.user_role",
             "policy storage.objects.\"Avatars are publicly readable\"",
+            "rule public.audit_trail.audit_trail_keep",
+            "statistics public.reports_business_kind",
             "table public.profiles",
             "trigger auth.users.on_auth_user_created",
             "privilege table public.reports to authenticated",

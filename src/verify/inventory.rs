@@ -1,6 +1,6 @@
 //! Schema inventory: tables, columns, constraints, indexes, policies,
-//! functions, triggers, views, enums, domains, composite and range types,
-//! extensions and sequences of both sides, each as an
+//! functions, triggers, rules, views, extended statistics, enums, domains,
+//! composite and range types, extensions and sequences of both sides, each as an
 //! object name and a definition rendered by the server itself (`pg_get_*`
 //! under `search_path = ''`, so names are qualified and no OID shows).
 //! Every difference must be explained by a rule from the change list, or it
@@ -137,6 +137,22 @@ fn queries() -> Vec<(&'static str, String)> {
                     || CASE WHEN c.relkind = 'm' AND NOT c.relispopulated
                             THEN ' not populated' ELSE '' END
              {rel} WHERE c.relkind IN ('v', 'm') AND {IN_SCOPE} AND {ext_c}")),
+        // Rewrite rules other than a view's own: they change what a
+        // statement on the table does.
+        ("rules", format!(
+            "SELECT format('rule %I.%I.%I', n.nspname, c.relname, r.rulename),
+                    pg_catalog.pg_get_ruledef(r.oid)
+                    || CASE r.ev_enabled WHEN 'O' THEN '' ELSE ' enabled=' || r.ev_enabled::text END
+             FROM pg_catalog.pg_rewrite r
+             JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+             WHERE r.rulename <> '_RETURN' AND {IN_SCOPE} AND {ext_c}")),
+        ("statistics", format!(
+            "SELECT format('statistics %I.%I', n.nspname, s.stxname),
+                    pg_catalog.pg_get_statisticsobjdef(s.oid)
+             FROM pg_catalog.pg_statistic_ext s
+             JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+             WHERE {IN_SCOPE}")),
         ("enums", format!(
             "SELECT format('enum %I.%I', n.nspname, t.typname),
                     (array_agg(e.enumlabel ORDER BY e.enumsortorder))::text
