@@ -11,6 +11,7 @@ use tokio_postgres::Client;
 use super::inventory::Explanation;
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
+use crate::schema::classify::classify;
 
 pub async fn from_ledger(client: &Client, run_id: &str) -> Result<Vec<Explanation>> {
     let err = |e: tokio_postgres::Error| {
@@ -75,32 +76,37 @@ pub fn effect(original: Option<&str>) -> Effect {
         Effect::Other
     } else if stmts.iter().all(|n| invisible(n)) {
         Effect::Invisible
-    } else if matches!(stmts[..], [n] if matches!(n.node, Some(N::CreateSchemaStmt(_)))) {
+    } else if matches!(stmts[..], [n] if classify(n).kind == "create_schema") {
         Effect::CreatesSchema
     } else {
         Effect::Other
     }
 }
 
+/// Statement kinds (`schema::classify`) that change nothing the
+/// inventory shows.
+const INVISIBLE: &[&str] = &[
+    "alter_owner",
+    "grant",
+    "revoke",
+    "grant_role",
+    "alter_default_privileges",
+    "comment",
+    "security_label",
+    "create_role",
+    "alter_role",
+];
+
 fn invisible(node: &Node) -> bool {
-    match &node.node {
-        Some(
-            N::GrantStmt(_)
-            | N::GrantRoleStmt(_)
-            | N::AlterDefaultPrivilegesStmt(_)
-            | N::CommentStmt(_)
-            | N::SecLabelStmt(_)
-            | N::AlterOwnerStmt(_)
-            | N::CreateRoleStmt(_)
-            | N::AlterRoleStmt(_)
-            | N::AlterRoleSetStmt(_),
-        ) => true,
-        Some(N::AlterTableStmt(s)) => s.cmds.iter().all(|c| {
+    // classify calls every ALTER TABLE `alter_table`; one that only changes
+    // the owner changes nothing the inventory shows either.
+    if let Some(N::AlterTableStmt(s)) = &node.node {
+        return s.cmds.iter().all(|c| {
             matches!(&c.node, Some(N::AlterTableCmd(cmd))
                 if cmd.subtype == AlterTableType::AtChangeOwner as i32)
-        }),
-        _ => false,
+        });
     }
+    INVISIBLE.contains(&classify(node).kind)
 }
 
 /// Inventory names a change to `object` (the schema stage's label, such as

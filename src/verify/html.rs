@@ -223,11 +223,11 @@ fn schema(h: &mut String, r: &Report) {
         return;
     }
     let unexplained = r.schema.differences.iter().filter(|d| !d.explained);
+    let failures = unexplained.clone().count();
     let _ = write!(
         h,
-        "<p>{} unexplained, {} explained by a rule (listed after).</p>",
-        unexplained.clone().count(),
-        r.schema.differences.len() - unexplained.clone().count()
+        "<p>{failures} unexplained, {} explained by a rule (listed after).</p>",
+        r.schema.differences.len() - failures
     );
     h.push_str("<table><tr><th>object</th><th>difference</th><th>rule</th><th>reason</th></tr>");
     // A Supabase project has a hundred explained differences (grants to

@@ -59,12 +59,13 @@ pub struct Options {
     pub changes: Vec<PathBuf>,
 }
 
-/// What explains schema differences: the change lists' rules (from the
-/// schema stage's ledger and `--changes`) and the mappings' role rules, which
-/// say whose grants the target does not have.
+/// What explains differences: explanations by inventory name (the schema
+/// stage's ledger, `--changes` files, the extensions the mappings drop) and
+/// the mappings themselves (role rules say whose grants the target does not
+/// have; bucket rules where storage objects went).
 struct Explanations {
     changes: Vec<Explanation>,
-    mappings: crate::schema::rules::SchemaRules,
+    mappings: crate::mapping::Mappings,
 }
 
 pub struct Outcome {
@@ -77,9 +78,9 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
     // Everything that can be wrong with the input is checked before the
     // ledger is touched, so bad usage writes nothing.
     let source = settings.source()?.clone();
-    let mappings = crate::mapping::load(&settings.mapping_files)?.schema;
+    let mappings = crate::mapping::load(&settings.mapping_files)?;
     let mut rules = Explanations {
-        changes: inventory::dropped_extensions(&mappings),
+        changes: inventory::dropped_extensions(&mappings.schema),
         mappings,
     };
     for path in &opts.changes {
@@ -226,26 +227,39 @@ async fn verify(
         Ok::<_, Error>(results)
     };
     let side_checks = async {
-        let (src_seq, tgt_seq, src_inv, tgt_inv) = tokio::try_join!(
+        let (
+            src_seq,
+            tgt_seq,
+            src_inv,
+            tgt_inv,
+            (src_grants, src_defaults),
+            (tgt_grants, tgt_defaults),
+            login,
+        ) = tokio::try_join!(
             sequences::read(&src.client, Side::Source),
             sequences::read(&tgt.client, Side::Target),
             inventory::read(&src.client, Side::Source),
-            inventory::read(&tgt.client, Side::Target)
-        )?;
-        let ((src_grants, src_defaults), (tgt_grants, tgt_defaults), login) = tokio::try_join!(
+            inventory::read(&tgt.client, Side::Target),
             privileges::read(&src.client, Side::Source),
             privileges::read(&tgt.client, Side::Target),
             privileges::login(&tgt.client)
         )?;
-        let (changes, mappings) = (&rules.changes, &rules.mappings);
+        let changes = &rules.changes;
         let mut differences = inventory::compare(&src_inv, &tgt_inv, changes);
-        let expected = privileges::Expected::new(mappings, &login, changes);
+        let expected = privileges::Expected::new(&rules.mappings.schema, &login, changes);
         differences.extend(expected.grants(&src_grants, &tgt_grants));
         differences.extend(expected.defaults(&src_defaults, &tgt_defaults));
         Ok::<_, Error>((sequences::compare(&src_seq, &tgt_seq), differences))
     };
     let (results, (sequences, differences)) = tokio::try_join!(rows, side_checks)?;
-    let objects = storage::check(settings, &src.client, &tgt.client, opts.deep).await?;
+    let objects = storage::check(
+        settings,
+        &rules.mappings.storage,
+        &src.client,
+        &tgt.client,
+        opts.deep,
+    )
+    .await?;
 
     let tables = works
         .iter()

@@ -62,13 +62,7 @@ fn query() -> String {
          SELECT o.label, g.grantee, g.privileges
          FROM objects o
          LEFT JOIN LATERAL (
-             SELECT CASE WHEN e.grantee = 0 THEN 'public'
-                         ELSE pg_catalog.pg_get_userbyid(e.grantee)::text END AS grantee,
-                    string_agg(DISTINCT e.privilege_type
-                               || CASE WHEN e.is_grantable THEN ' with grant option' ELSE '' END,
-                               ', ' ORDER BY e.privilege_type
-                               || CASE WHEN e.is_grantable THEN ' with grant option' ELSE '' END)
-                      AS privileges
+             SELECT {GRANTEE} AS grantee, {PRIVILEGES} AS privileges
              FROM pg_catalog.aclexplode(o.acl) e
              WHERE e.grantee <> o.owner
              GROUP BY e.grantee
@@ -76,24 +70,35 @@ fn query() -> String {
     )
 }
 
+/// An `aclexplode` entry `e`'s grantee, by name.
+const GRANTEE: &str =
+    "CASE WHEN e.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(e.grantee)::text END";
+
+/// One grantee's privileges from `aclexplode` entries `e`, in one order on
+/// both sides, whichever grantors gave them.
+const PRIVILEGES: &str = "string_agg(DISTINCT e.privilege_type
+        || CASE WHEN e.is_grantable THEN ' with grant option' ELSE '' END,
+        ', ' ORDER BY e.privilege_type
+        || CASE WHEN e.is_grantable THEN ' with grant option' ELSE '' END)";
+
 /// Default privileges (`ALTER DEFAULT PRIVILEGES`), labelled by the role
 /// whose new objects get them; that role is a name to map like a grantee.
-const DEFAULTS: &str = "SELECT d.defaclrole::pg_catalog.regrole::text,
-        CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
-             WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas'
-             ELSE d.defaclobjtype::text END
-        || coalesce(' in schema ' || pg_catalog.quote_ident(n.nspname), ''),
-        CASE WHEN e.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(e.grantee)::text END,
-        string_agg(DISTINCT e.privilege_type
-                   || CASE WHEN e.is_grantable THEN ' with grant option' ELSE '' END,
-                   ', ' ORDER BY e.privilege_type
-                   || CASE WHEN e.is_grantable THEN ' with grant option' ELSE '' END)
-     FROM pg_catalog.pg_default_acl d
-     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
-     CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) e
-     WHERE e.grantee <> d.defaclrole
-       AND (n.oid IS NULL OR (n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'))
-     GROUP BY 1, 2, 3";
+/// Global ones (no schema) are in scope too.
+fn defaults_query() -> String {
+    format!(
+        "SELECT d.defaclrole::pg_catalog.regrole::text,
+                CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
+                     WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas'
+                     ELSE d.defaclobjtype::text END
+                || coalesce(' in schema ' || pg_catalog.quote_ident(n.nspname), ''),
+                {GRANTEE}, {PRIVILEGES}
+         FROM pg_catalog.pg_default_acl d
+         LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
+         CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) e
+         WHERE e.grantee <> d.defaclrole AND (n.oid IS NULL OR ({IN_SCOPE}))
+         GROUP BY 1, 2, 3"
+    )
+}
 
 /// One default-privilege entry before its role is mapped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +127,7 @@ pub async fn read(client: &Client, side: Side) -> Result<(Grants, Vec<DefaultGra
         }
     }
     let defaults = client
-        .query(DEFAULTS, &[&skipped])
+        .query(&defaults_query(), &[&skipped])
         .await
         .map_err(|e| {
             catalog_err(
@@ -178,22 +183,27 @@ impl<'a> Expected<'a> {
         }
     }
 
+    /// The role rule for `role`, if its action is one of `actions`.
+    fn rule_for(&self, role: &str, actions: &[RoleAction]) -> Option<Why> {
+        let rule = self.rules.role_rule(role)?;
+        actions
+            .contains(&rule.action)
+            .then(|| (rule.id.clone(), rule.reason.clone()))
+    }
+
     /// The rule under which grants to this source role are not on the
     /// target: it is dropped, or remapped to the login role that owns every
     /// object the schema stage created, and an owner's own privileges are
     /// implicit.
     fn gone(&self, role: &str) -> Option<Why> {
-        let rule = self.rules.role_rule(role)?;
-        matches!(rule.action, RoleAction::Drop | RoleAction::Remap)
-            .then(|| (rule.id.clone(), rule.reason.clone()))
+        self.rule_for(role, &[RoleAction::Drop, RoleAction::Remap])
     }
 
     /// The rule that drops this source role: default privileges of it, or
     /// for it, are not on the target. (A remapped role's defaults are: they
     /// become the login role's.)
     fn dropped(&self, role: &str) -> Option<Why> {
-        let rule = self.rules.role_rule(role)?;
-        (rule.action == RoleAction::Drop).then(|| (rule.id.clone(), rule.reason.clone()))
+        self.rule_for(role, &[RoleAction::Drop])
     }
 
     /// The name a source role has on the target.
@@ -210,17 +220,15 @@ impl<'a> Expected<'a> {
     /// `pg_*`) is the platform's, as on the `public` schema that a new
     /// Aurora database comes with.
     fn target_only(&self, role: &str) -> Option<Why> {
-        let rule = if role == self.login {
-            self.rules
-                .roles
-                .iter()
-                .rev()
-                .find(|r| r.action == RoleAction::Remap)?
-        } else {
-            self.rules
-                .role_rule(role)
-                .filter(|r| r.action == RoleAction::Keep)?
-        };
+        if role != self.login {
+            return self.rule_for(role, &[RoleAction::Keep]);
+        }
+        let rule = self
+            .rules
+            .roles
+            .iter()
+            .rev()
+            .find(|r| r.action == RoleAction::Remap)?;
         Some((rule.id.clone(), rule.reason.clone()))
     }
 

@@ -17,7 +17,7 @@ use tokio_postgres::Client;
 
 use super::catalog::catalog_err;
 use crate::error::{Error, Result};
-use crate::mapping;
+use crate::mapping::StorageRules;
 use crate::pg::{quote_ident, quote_qualified, Side};
 use crate::settings::Settings;
 
@@ -58,6 +58,7 @@ struct MetaRow {
 /// is configured.
 pub async fn check(
     settings: &Settings,
+    rules: &StorageRules,
     source: &Client,
     target: &Client,
     deep: bool,
@@ -84,7 +85,6 @@ pub async fn check(
         return Ok(report);
     };
     report.checked = true;
-    let rules = mapping::load(&settings.mapping_files)?.storage;
     let s3 = crate::aws::s3::client("storage.target", s3_settings).await?;
     let meta_table = metadata_table(target).await?;
     report.metadata_table = meta_table.as_ref().map(|(s, t)| format!("{s}.{t}"));
