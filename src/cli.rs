@@ -244,6 +244,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                     report.summary.rows_target,
                     outcome.dir.display()
                 );
+                for l in &report.left_out {
+                    println!(
+                        "  not carried, not compared: schema {} ({} tables), rule {}",
+                        l.schema, l.tables, l.rule
+                    );
+                }
             }
             for line in report.problem_lines() {
                 eprintln!("difference: {line}");

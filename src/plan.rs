@@ -12,6 +12,7 @@ use tokio_postgres::Client;
 use crate::aws;
 use crate::error::{Error, Result};
 use crate::mapping;
+use crate::mapping::scope::{LeftOut, Scope};
 use crate::pg::{self, Endpoint, Side};
 use crate::settings::Settings;
 
@@ -33,7 +34,12 @@ pub struct SourceInfo {
     pub endpoint: String,
     pub server_version: String,
     pub database_bytes: i64,
+    /// Tables outside the system schemas.
     pub tables: i64,
+    /// Of those, the tables the mappings carry.
+    pub tables_in_scope: i64,
+    /// Schemas with tables that the mappings leave out, and the rule.
+    pub out_of_scope: Vec<LeftOut>,
     pub superuser: bool,
     pub bypassrls: bool,
     pub buckets: Vec<String>,
@@ -104,7 +110,7 @@ pub async fn run(settings: &Settings) -> Result<PlanReport> {
     let mappings = mapping::load(&settings.mapping_files)?;
 
     if let Some(source) = &settings.source {
-        match inspect_source(source, &mut report.problems).await {
+        match inspect_source(source, &Scope::new(&mappings.schema), &mut report.problems).await {
             Ok(info) => {
                 if !info.superuser && !info.bypassrls {
                     // Without BYPASSRLS, COPY of a table with RLS returns only
@@ -156,7 +162,11 @@ pub async fn run(settings: &Settings) -> Result<PlanReport> {
     Ok(report)
 }
 
-async fn inspect_source(ep: &Endpoint, problems: &mut Vec<Problem>) -> Result<SourceInfo> {
+async fn inspect_source(
+    ep: &Endpoint,
+    scope: &Scope,
+    problems: &mut Vec<Problem>,
+) -> Result<SourceInfo> {
     pg::refuse_transaction_pooler(ep)?;
     let client = pg::connect(Side::Source, ep).await?;
     let q = |e: tokio_postgres::Error| {
@@ -174,7 +184,14 @@ async fn inspect_source(ep: &Endpoint, problems: &mut Vec<Problem>) -> Result<So
         )
         .await
         .map_err(q)?;
-    let tables = count_user_tables(&client).await.map_err(q)?;
+    let by_schema = pg::catalog::tables_by_schema(&client).await.map_err(q)?;
+    let tables = by_schema.iter().map(|(_, n)| n).sum();
+    let tables_in_scope = by_schema
+        .iter()
+        .filter(|(s, _)| scope.keeps_schema(s))
+        .map(|(_, n)| n)
+        .sum();
+    let out_of_scope = scope.left_out(&by_schema);
     check_snapshot_export(&client, ep).await?;
     let has_storage: bool = client
         .query_one(
@@ -214,6 +231,8 @@ async fn inspect_source(ep: &Endpoint, problems: &mut Vec<Problem>) -> Result<So
         server_version: row.get(0),
         database_bytes: row.get(1),
         tables,
+        tables_in_scope,
+        out_of_scope,
         superuser: row.get(2),
         bypassrls: row.get(3),
         buckets,
@@ -237,19 +256,6 @@ async fn check_snapshot_export(client: &Client, ep: &Endpoint) -> Result<()> {
     Ok(())
 }
 
-async fn count_user_tables(client: &Client) -> Result<i64, tokio_postgres::Error> {
-    Ok(client
-        .query_one(
-            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'p')
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'supamigrate')
-               AND n.nspname NOT LIKE 'pg\\_temp\\_%'",
-            &[],
-        )
-        .await?
-        .get(0))
-}
-
 async fn inspect_target(settings: &Settings) -> Result<TargetInfo> {
     let ep = aws::secrets::target_endpoint(settings).await?;
     let client = pg::connect(Side::Target, &ep).await?;
@@ -271,7 +277,12 @@ async fn inspect_target(settings: &Settings) -> Result<TargetInfo> {
         )
         .await
         .map_err(q)?;
-    let tables = count_user_tables(&client).await.map_err(q)?;
+    let tables = pg::catalog::tables_by_schema(&client)
+        .await
+        .map_err(q)?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
     Ok(TargetInfo {
         endpoint: ep.to_string(),
         credentials: if settings.target()?.secret.is_some() {
@@ -374,7 +385,18 @@ impl fmt::Display for PlanReport {
             writeln!(f, "source    {}", s.endpoint)?;
             writeln!(f, "  server            PostgreSQL {}", s.server_version)?;
             writeln!(f, "  database size     {} bytes", s.database_bytes)?;
-            writeln!(f, "  tables            {}", s.tables)?;
+            writeln!(
+                f,
+                "  tables            {} ({} carried)",
+                s.tables, s.tables_in_scope
+            )?;
+            for o in &s.out_of_scope {
+                writeln!(
+                    f,
+                    "    left out        {}: {} table(s), rule {}",
+                    o.schema, o.tables, o.rule
+                )?;
+            }
             writeln!(f, "  superuser         {}", yes(s.superuser))?;
             writeln!(f, "  bypasses RLS      {}", yes(s.superuser || s.bypassrls))?;
             writeln!(f, "  storage buckets   {}", s.buckets.join(", "))?;

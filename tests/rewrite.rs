@@ -8,8 +8,8 @@ mod support;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use supamigrate::mapping::rules::SchemaRules;
 use supamigrate::schema::parse::parse_dump;
-use supamigrate::schema::rules::SchemaRules;
 use supamigrate::schema::{rewrite, Options, Rewritten};
 
 fn dumps(dir: &str) -> Vec<PathBuf> {

@@ -10,6 +10,7 @@ use tokio_postgres::GenericClient;
 
 use super::chunk::{KeyColumn, Splitter};
 use crate::error::{Error, Result};
+use crate::mapping::scope::Scope;
 use crate::pg::quote_qualified;
 
 #[derive(Debug, Clone)]
@@ -41,21 +42,21 @@ impl Table {
     }
 }
 
-/// Ordinary tables and leaf partitions in user schemas, without the ones an
-/// extension owns (the extension recreates those itself).
-const TABLES: &str = "
-SELECT c.oid, n.nspname, c.relname,
-       pg_table_size(c.oid)::int8,
-       (pg_relation_size(c.oid) / current_setting('block_size')::int8)::int8,
-       c.reltuples::float8
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'supamigrate')
-  AND n.nspname NOT LIKE 'pg\\_%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY n.nspname, c.relname";
+/// Ordinary tables and leaf partitions in scope (an extension's own tables
+/// are out: the extension recreates those itself).
+fn tables_sql(scope: &Scope) -> String {
+    format!(
+        "SELECT c.oid, n.nspname, c.relname,
+                pg_table_size(c.oid)::int8,
+                (pg_relation_size(c.oid) / current_setting('block_size')::int8)::int8,
+                c.reltuples::float8
+         FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND {}
+         ORDER BY n.nspname, c.relname",
+        scope.relation_sql("c", "n")
+    )
+}
 
 /// Columns of the tables `$1` (one query for all: per table, planning it
 /// took longer than copying small tables' rows) with whether their type is
@@ -107,9 +108,9 @@ HAVING bool_and(a.attnotnull)
 ORDER BY i.indrelid, i.indisprimary DESC, i.indnkeyatts, i.indexrelid";
 
 /// Reads every table to copy from the source, inside the caller's snapshot.
-pub async fn source_tables(client: &impl GenericClient) -> Result<Vec<Table>> {
+pub async fn source_tables(client: &impl GenericClient, scope: &Scope) -> Result<Vec<Table>> {
     let rows = client
-        .query(TABLES, &[])
+        .query(&tables_sql(scope), &[])
         .await
         .map_err(|e| source_err("listing tables", &e))?;
     let oids: Vec<u32> = rows.iter().map(|r| r.get(0)).collect();
@@ -180,12 +181,15 @@ pub async fn target_tables(
         .query(
             // LEFT JOIN: a table without (non-generated) columns still has
             // rows to copy and must not look missing.
-            "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                                     AND a.attgenerated = ''
-             WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-             ORDER BY n.nspname, c.relname, a.attnum",
+            &format!(
+                "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                         AND a.attgenerated = ''
+                 WHERE c.relkind IN ('r', 'p') AND NOT {}
+                 ORDER BY n.nspname, c.relname, a.attnum",
+                Scope::system_sql("n.nspname")
+            ),
             &[],
         )
         .await

@@ -35,6 +35,7 @@ use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage, StageState};
+use crate::mapping::scope::Scope;
 use crate::pg::{self, Endpoint, Side};
 use crate::progress::{self, Progress};
 use crate::settings::Settings;
@@ -85,13 +86,14 @@ impl std::fmt::Display for Summary {
 pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     let source = settings.source()?.clone();
     crate::pg::refuse_transaction_pooler(&source)?;
+    let scope = Scope::new(&crate::mapping::load(&settings.mapping_files)?.schema);
     let target = crate::aws::secrets::target_endpoint(settings).await?;
     let mut ledger = Ledger::open(&target, &source.to_string()).await?;
     ledger
         .set_stage(Stage::Data, StageState::Running, serde_json::json!({}))
         .await?;
     let started = Instant::now();
-    let mut outcome = copy_all(settings, &source, &target, &ledger, mode).await;
+    let mut outcome = copy_all(settings, &scope, &source, &target, &ledger, mode).await;
     if let Ok(Some(s)) = &mut outcome {
         s.seconds = started.elapsed().as_secs_f64();
     }
@@ -117,6 +119,7 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
 /// `Ok(None)` when interrupted by Ctrl-C or SIGTERM.
 async fn copy_all(
     settings: &Settings,
+    scope: &Scope,
     source: &Endpoint,
     target: &Endpoint,
     ledger: &Ledger,
@@ -124,12 +127,12 @@ async fn copy_all(
 ) -> Result<Option<Summary>> {
     let run_id = ledger.run_id().to_string();
     let coordinator = Coordinator::open(source).await?;
-    let seqs = sequences::read_source(coordinator.client()).await?;
+    let seqs = sequences::read_source(coordinator.client(), scope).await?;
     {
         let mut client = pg::connect(Side::Target, target).await?;
         sequences::store(&mut client, &run_id, &seqs).await?;
     }
-    let all = catalog::source_tables(coordinator.client()).await?;
+    let all = catalog::source_tables(coordinator.client(), scope).await?;
     let (tables, skipped) = match_target(ledger, all).await?;
     for s in &skipped {
         tracing::warn!(table = %s, "no such table on the target, not copied");

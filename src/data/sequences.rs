@@ -7,6 +7,7 @@ use tokio_postgres::{Client, GenericClient};
 
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
+use crate::mapping::scope::Scope;
 use crate::pg::quote_qualified;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,20 +18,19 @@ pub struct SequenceValue {
     pub is_called: bool,
 }
 
-/// Every sequence in user schemas that no extension owns. Sequences are not
+/// Every sequence in scope. Sequences are not
 /// MVCC: `last_value` is the current value, which, read right after the
 /// snapshot was exported, is at least every value the snapshot's rows hold.
-pub async fn read_source(client: &impl GenericClient) -> Result<Vec<SequenceValue>> {
+pub async fn read_source(client: &impl GenericClient, scope: &Scope) -> Result<Vec<SequenceValue>> {
     let rows = client
         .query(
-            "SELECT n.nspname, c.relname FROM pg_class c
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind = 'S'
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'supamigrate')
-               AND n.nspname NOT LIKE 'pg\\_%'
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                               AND d.objid = c.oid AND d.deptype = 'e')
-             ORDER BY 1, 2",
+            &format!(
+                "SELECT n.nspname, c.relname FROM pg_class c
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.relkind = 'S' AND {}
+                 ORDER BY 1, 2",
+                scope.relation_sql("c", "n")
+            ),
             &[],
         )
         .await

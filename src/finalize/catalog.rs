@@ -12,20 +12,16 @@ use tokio_postgres::GenericClient;
 use super::PostDataStep;
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
+use crate::mapping::scope::Scope;
 use crate::pg::{self, quote_ident, quote_qualified, Endpoint, Side};
 use crate::schema::classify::PostKind;
-
-/// User relations, as the data stage copies them.
-const USER_REL: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'supamigrate')
-  AND n.nspname NOT LIKE 'pg\\_%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                  AND d.objid = c.oid AND d.deptype = 'e')";
 
 /// The steps for every table on the source that the target has too (tables
 /// the schema stage left out have no rows and get no keys either).
 pub async fn post_data_steps(
     source: &Endpoint,
     target: &tokio_postgres::Client,
+    scope: &Scope,
 ) -> Result<Vec<PostDataStep>> {
     let source = pg::connect(Side::Source, source).await?;
     let on_target: HashSet<(String, String)> = target
@@ -40,10 +36,11 @@ pub async fn post_data_steps(
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     let mut out = Vec::new();
-    indexes(&source, &mut out).await?;
-    constraints(&source, &mut out).await?;
-    triggers(&source, &mut out).await?;
-    policies(&source, &mut out).await?;
+    let rel = scope.relation_sql("c", "n");
+    indexes(&source, &rel, &mut out).await?;
+    constraints(&source, &rel, &mut out).await?;
+    triggers(&source, &rel, &mut out).await?;
+    policies(&source, &rel, &scope.schema_sql("schemaname"), &mut out).await?;
     Ok(out
         .into_iter()
         .filter(|(schema, table, _)| on_target.contains(&(schema.clone(), table.clone())))
@@ -68,14 +65,15 @@ async fn query(
 /// Indexes not made by a constraint other than PK/unique (those come with
 /// their constraint), and not partition copies of a parent's index (the
 /// parent's index creates them).
-async fn indexes(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<()> {
+/// `rel` selects the tables in scope (aliases `c`, `n`).
+async fn indexes(client: &impl GenericClient, rel: &str, out: &mut Vec<Found>) -> Result<()> {
     let sql = format!(
         "SELECT n.nspname, i.relname, pg_get_indexdef(x.indexrelid), c.relname
          FROM pg_index x
          JOIN pg_class i ON i.oid = x.indexrelid
          JOIN pg_class c ON c.oid = x.indrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE {USER_REL} AND c.relkind IN ('r', 'p', 'm')
+         WHERE {rel} AND c.relkind IN ('r', 'p', 'm')
            AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid)
            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid
                            AND k.contype NOT IN ('p', 'u'))
@@ -99,7 +97,8 @@ async fn indexes(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<()
     Ok(())
 }
 
-async fn constraints(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<()> {
+/// `rel` selects the tables in scope (aliases `c`, `n`).
+async fn constraints(client: &impl GenericClient, rel: &str, out: &mut Vec<Found>) -> Result<()> {
     let sql = format!(
         "SELECT k.contype::text, n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid),
                 c.relkind::text, i.relname, k.condeferrable, k.condeferred
@@ -107,7 +106,7 @@ async fn constraints(client: &impl GenericClient, out: &mut Vec<Found>) -> Resul
          JOIN pg_class c ON c.oid = k.conrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace
          LEFT JOIN pg_class i ON i.oid = k.conindid
-         WHERE {USER_REL} AND k.contype IN ('p', 'u', 'x', 'f') AND k.conparentid = 0
+         WHERE {rel} AND k.contype IN ('p', 'u', 'x', 'f') AND k.conparentid = 0
          ORDER BY k.contype, 2, 3, 4"
     );
     for r in query(client, "constraints", &sql).await? {
@@ -172,7 +171,7 @@ async fn constraints(client: &impl GenericClient, out: &mut Vec<Found>) -> Resul
             "SELECT n.nspname || '.' || c.relname || '.' || k.conname, n.nspname || '.' || i.relname
              FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class i ON i.oid = k.conindid
-             WHERE {USER_REL} AND k.contype IN ('p', 'u', 'x')"
+             WHERE {rel} AND k.contype IN ('p', 'u', 'x')"
         );
         let rows = query(client, "constraint indexes", &owned).await?;
         let skip: Vec<String> = rows
@@ -185,12 +184,13 @@ async fn constraints(client: &impl GenericClient, out: &mut Vec<Found>) -> Resul
     Ok(())
 }
 
-async fn triggers(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<()> {
+/// `rel` selects the tables in scope (aliases `c`, `n`).
+async fn triggers(client: &impl GenericClient, rel: &str, out: &mut Vec<Found>) -> Result<()> {
     let sql = format!(
         "SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid)
          FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE {USER_REL} AND NOT t.tgisinternal AND t.tgparentid = 0
+         WHERE {rel} AND NOT t.tgisinternal AND t.tgparentid = 0
          ORDER BY 1, 2, 3"
     );
     for r in query(client, "triggers", &sql).await? {
@@ -209,11 +209,18 @@ async fn triggers(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<(
     Ok(())
 }
 
-async fn policies(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<()> {
+/// `rel` selects the tables in scope (aliases `c`, `n`), `in_scope` the
+/// schemas (of `pg_policies.schemaname`).
+async fn policies(
+    client: &impl GenericClient,
+    rel: &str,
+    in_scope: &str,
+    out: &mut Vec<Found>,
+) -> Result<()> {
     let sql = format!(
         "SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE {USER_REL} AND (c.relrowsecurity OR c.relforcerowsecurity)
+         WHERE {rel} AND (c.relrowsecurity OR c.relforcerowsecurity)
          ORDER BY 1, 2"
     );
     for r in query(client, "row level security", &sql).await? {
@@ -237,12 +244,14 @@ async fn policies(client: &impl GenericClient, out: &mut Vec<Found>) -> Result<(
             },
         ));
     }
-    let sql = "SELECT schemaname, tablename, policyname, permissive, cmd,
-                      array(SELECT CASE WHEN r = 'public' THEN 'PUBLIC' ELSE quote_ident(r) END
-                            FROM unnest(roles) r), qual, with_check
-               FROM pg_policies WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'supamigrate')
-               ORDER BY 1, 2, 3";
-    for r in query(client, "policies", sql).await? {
+    let sql = format!(
+        "SELECT schemaname, tablename, policyname, permissive, cmd,
+                array(SELECT CASE WHEN r = 'public' THEN 'PUBLIC' ELSE quote_ident(r) END
+                      FROM unnest(roles) r), qual, with_check
+         FROM pg_policies WHERE {in_scope}
+         ORDER BY 1, 2, 3"
+    );
+    for r in query(client, "policies", &sql).await? {
         let (schema, table, name, permissive, cmd): (String, String, String, String, String) =
             (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
         let roles: Vec<String> = r.get(5);

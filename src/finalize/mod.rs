@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::data::sequences;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage, StageState};
+use crate::mapping::scope::Scope;
 use crate::pg::{self, quote_literal, quote_qualified, Endpoint, Side};
 use crate::progress::{self, Progress};
 use crate::schema::classify::PostKind;
@@ -80,6 +81,7 @@ impl std::fmt::Display for Summary {
 /// which it derives itself.
 pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     let source = settings.source()?.clone();
+    let scope = Scope::new(&crate::mapping::load(&settings.mapping_files)?.schema);
     let target = crate::aws::secrets::target_endpoint(settings).await?;
     let mut ledger = Ledger::open(&target, &source.to_string()).await?;
     ledger
@@ -87,8 +89,8 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
         .await?;
     let started = std::time::Instant::now();
     let steps = async {
-        let post_data = post_data_steps(&source, &ledger).await?;
-        run_steps(settings, &source, &target, &ledger, post_data, mode).await
+        let post_data = post_data_steps(&source, &ledger, &scope).await?;
+        run_steps(settings, &scope, &source, &target, &ledger, post_data, mode).await
     };
     // On a signal the running steps are dropped: their connections close and
     // the server rolls each one back with its ledger row; finished steps stay.
@@ -119,15 +121,20 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     })
 }
 
-async fn post_data_steps(source: &Endpoint, ledger: &Ledger) -> Result<Vec<PostDataStep>> {
+async fn post_data_steps(
+    source: &Endpoint,
+    ledger: &Ledger,
+    scope: &Scope,
+) -> Result<Vec<PostDataStep>> {
     match from_schema::stored_steps(ledger.client(), ledger.run_id()).await? {
         Some(steps) => Ok(steps),
-        None => catalog::post_data_steps(source, ledger.client()).await,
+        None => catalog::post_data_steps(source, ledger.client(), scope).await,
     }
 }
 
 async fn run_steps(
     settings: &Settings,
+    scope: &Scope,
     source: &Endpoint,
     target: &Endpoint,
     ledger: &Ledger,
@@ -136,8 +143,8 @@ async fn run_steps(
 ) -> Result<(usize, usize)> {
     let run_id = ledger.run_id().to_string();
     let mut all = post_data;
-    all.extend(sequence_steps(ledger, source, &run_id).await?);
-    all.extend(derived_steps(ledger.client()).await?);
+    all.extend(sequence_steps(ledger, source, scope, &run_id).await?);
+    all.extend(derived_steps(ledger.client(), scope).await?);
 
     let done: HashSet<(String, String)> = steps::done(ledger.client(), &run_id).await?;
     let (todo, skipped): (Vec<_>, Vec<_>) = all
@@ -214,12 +221,13 @@ async fn run_phase(
 async fn sequence_steps(
     ledger: &Ledger,
     source: &Endpoint,
+    scope: &Scope,
     run_id: &str,
 ) -> Result<Vec<PostDataStep>> {
     let mut values = sequences::stored(ledger.client(), run_id).await?;
     if values.is_empty() {
         let client = pg::connect(Side::Source, source).await?;
-        values = sequences::read_source(&client).await?;
+        values = sequences::read_source(&client, scope).await?;
     }
     let on_target: HashSet<(String, String)> = ledger
         .client()
@@ -254,16 +262,20 @@ async fn sequence_steps(
 
 /// Refreshes of the target's materialized views (oldest first, so one built
 /// on another comes after it) and `ANALYZE` of every user table.
-async fn derived_steps(client: &tokio_postgres::Client) -> Result<Vec<PostDataStep>> {
+async fn derived_steps(
+    client: &tokio_postgres::Client,
+    scope: &Scope,
+) -> Result<Vec<PostDataStep>> {
     let rows = client
         .query(
-            "SELECT c.relkind::text, n.nspname, c.relname FROM pg_class c
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('m', 'r', 'p')
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'supamigrate')
-               AND n.nspname NOT LIKE 'pg\\_%'
-               AND pg_has_role(c.relowner, 'USAGE')
-             ORDER BY c.oid",
+            &format!(
+                "SELECT c.relkind::text, n.nspname, c.relname FROM pg_class c
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.relkind IN ('m', 'r', 'p') AND {}
+                   AND pg_has_role(c.relowner, 'USAGE')
+                 ORDER BY c.oid",
+                scope.schema_sql("n.nspname")
+            ),
             &[],
         )
         .await

@@ -5,12 +5,14 @@
 //! changed what. The shipped schema defaults are built in and always merged
 //! first; listed files are merged after them.
 
+pub mod rules;
+pub mod scope;
 pub mod storage;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::schema::rules::SchemaRules;
+use crate::mapping::rules::SchemaRules;
 
 pub use storage::{BucketRule, ExpiryRule, StorageRules};
 

@@ -1,6 +1,8 @@
 //! PostgreSQL: connection strings, TLS, connecting with one-line errors,
-//! pools, the retry policy, and the one place that quotes identifiers.
+//! pools, the retry policy, the one place that quotes identifiers, and the
+//! catalog reads stages share.
 
+pub mod catalog;
 mod connect;
 mod conninfo;
 mod ident;

@@ -8,10 +8,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::rules::SchemaRules;
 use super::stage::{self, SchemaArgs};
 use super::Blocker;
 use crate::error::Result;
+use crate::mapping::rules::SchemaRules;
 use crate::pg::{self, Endpoint, Side};
 use crate::plan::Problem;
 use crate::settings::Settings;

@@ -12,8 +12,10 @@ use super::classify::{Class, ObjRef};
 use super::names::{defelem, strings};
 use super::parse::Item;
 use super::rewrite::{Facts, Options};
-use super::rules::{glob, ExtensionAction, SchemaRules, Snippet, StatementAction, StatementRule};
 use super::scan::QualifiedRef;
+use crate::mapping::rules::{
+    glob, ExtensionAction, SchemaRules, Snippet, StatementAction, StatementRule,
+};
 
 pub const MAINTAIN_RULE: (&str, &str) = (
     "engine.maintain-privilege",

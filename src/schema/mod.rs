@@ -3,8 +3,8 @@
 //! declarative rules in `mappings/`, and explains every change.
 //!
 //! The pure core works on text: `parse` splits a dump with PostgreSQL's own
-//! grammar, `classify` says what each statement is, `rules` holds the mapping
-//! sections, `rewrite` applies them (with `roles`, `checks`, `scan`,
+//! grammar, `classify` says what each statement is, `rewrite` applies the
+//! rules of `mapping::rules` (with `roles`, `checks`, `scan`,
 //! `prelude`). The `schema` stage around it is in `stage` (with `export`
 //! for pg_dump and `undo` for the undo journal); `post_data` is the ledger
 //! API through which `finalize` applies indexes, constraints, triggers and
@@ -21,7 +21,6 @@ pub mod post_data;
 pub mod prelude;
 pub mod rewrite;
 pub mod roles;
-pub mod rules;
 pub mod scan;
 pub mod stage;
 pub mod undo;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::roles::TargetRole;
-use super::rules::{RoleAction, SchemaRules};
+use crate::mapping::rules::{RoleAction, SchemaRules};
 use crate::pg::{quote_ident, quote_literal};
 
 /// One role to create, with the rule that asks for it.

@@ -12,9 +12,9 @@ use super::classify::{classify, Class, ObjRef, PostKind};
 use super::parse::{self, Body, Dump, Item};
 use super::prelude;
 use super::roles::{self, TargetRole};
-use super::rules::{SchemaRules, StatementAction};
 use super::scan;
 use crate::error::Result;
+use crate::mapping::rules::{SchemaRules, StatementAction};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -224,7 +224,7 @@ impl Facts {
     /// extension that creates it.
     pub fn schema_dropped(&self, rules: &SchemaRules, schema: &str) -> Option<(String, String)> {
         if let Some(r) = rules.schema_rule(schema) {
-            return (r.action == super::rules::SchemaAction::Drop)
+            return (r.action == crate::mapping::rules::SchemaAction::Drop)
                 .then(|| (r.id.clone(), r.reason.clone()));
         }
         self.extensions.values().find_map(|(_, d)| match d {

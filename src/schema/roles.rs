@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use pg_query::protobuf::{node::Node as N, Node, RoleSpec, RoleSpecType};
 
-use super::rules::{RoleAction, SchemaRules};
+use crate::mapping::rules::{RoleAction, SchemaRules};
 
 /// Who owns what the rewrite creates.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,11 +18,11 @@ use super::export;
 use super::parse::parse_dump;
 use super::rewrite::{rewrite, Options, OutStmt, Rewritten};
 use super::roles::TargetRole;
-use super::rules::SchemaRules;
 use super::undo;
 use super::Blocker;
 use crate::error::{Error, Result};
 use crate::ledger::{db_message, Ledger, Stage, StageState};
+use crate::mapping::rules::SchemaRules;
 use crate::pg::{self, Endpoint, Side};
 use crate::settings::Settings;
 

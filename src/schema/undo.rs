@@ -10,9 +10,7 @@ use tokio_postgres::GenericClient;
 
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
-
-const NOT_SYSTEM: &str =
-    "n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'supamigrate')";
+use crate::mapping::scope::Scope;
 
 fn not_extension_member(class: &str, oid: &str) -> String {
     format!(
@@ -23,6 +21,7 @@ fn not_extension_member(class: &str, oid: &str) -> String {
 fn inventory_sql() -> String {
     let rel = not_extension_member("pg_class", "c.oid");
     let pro = not_extension_member("pg_proc", "p.oid");
+    let not_system = format!("NOT {}", Scope::system_sql("n.nspname"));
     let typ = not_extension_member("pg_type", "t.oid");
     format!(
         "SELECT 'role', quote_ident(rolname), format('DO $u$BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %L) THEN DROP OWNED BY %I; DROP ROLE %I; END IF; END$u$', rolname, rolname, rolname), ''
@@ -32,7 +31,7 @@ fn inventory_sql() -> String {
            FROM pg_catalog.pg_extension
          UNION ALL
          SELECT 'schema', quote_ident(n.nspname), format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname), n.nspname
-           FROM pg_catalog.pg_namespace n WHERE {NOT_SYSTEM}
+           FROM pg_catalog.pg_namespace n WHERE {not_system}
          UNION ALL
          SELECT 'relation', format('%I.%I', n.nspname, c.relname),
                 format('DROP %s IF EXISTS %I.%I CASCADE',
@@ -40,16 +39,16 @@ fn inventory_sql() -> String {
                                       WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
                        n.nspname, c.relname), n.nspname
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {NOT_SYSTEM} AND {rel}
+          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {not_system} AND {rel}
          UNION ALL
          SELECT 'routine', p.oid::regprocedure::text, format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure), n.nspname
            FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-          WHERE {NOT_SYSTEM} AND {pro}
+          WHERE {not_system} AND {pro}
          UNION ALL
          SELECT 'type', t.oid::regtype::text,
                 format('DROP %s IF EXISTS %s CASCADE', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype), n.nspname
            FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-          WHERE t.typtype IN ('e', 'd', 'r', 'c') AND {NOT_SYSTEM} AND {typ}
+          WHERE t.typtype IN ('e', 'd', 'r', 'c') AND {not_system} AND {typ}
             AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t.typrelid) = 'c')"
     )
 }

@@ -6,45 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use tokio_postgres::Client;
 
 use crate::error::{Error, Result};
+use crate::mapping::scope::Scope;
 use crate::pg::Side;
-
-/// Schemas that hold Supabase platform state which is not migrated (see
-/// SUPABASE_FACTS §1), plus our own ledger. `auth` and `storage` are not in
-/// the list: their rows (users, object metadata) are migrated data.
-pub const SKIPPED_SCHEMAS: &[&str] = &[
-    "information_schema",
-    "supamigrate",
-    "_analytics",
-    "_realtime",
-    "_supavisor",
-    "realtime",
-    "supabase_functions",
-    "supabase_migrations",
-    "pgbouncer",
-    "cron",
-    "dbdev",
-    "graphql",
-    "graphql_public",
-    "net",
-    "pgmq",
-    "pgsodium",
-    "pgsodium_masks",
-    "pgtle",
-    "repack",
-    "vault",
-    "tiger",
-    "tiger_data",
-    "topology",
-];
-
-/// The predicate that keeps a namespace `n` in scope, for catalog queries
-/// that take the skipped list as `$1`.
-pub const IN_SCOPE: &str = "n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'
-    AND n.nspname NOT LIKE '\\_timescaledb\\_%' AND n.nspname NOT LIKE 'timescaledb\\_%'";
-
-pub fn skipped() -> Vec<String> {
-    SKIPPED_SCHEMAS.iter().map(|s| s.to_string()).collect()
-}
 
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -89,8 +52,7 @@ pub type Tables = BTreeMap<(String, String), Table>;
 
 /// Every ordinary table (leaf partitions included, partitioned parents not:
 /// their rows live in the leaves) in scope, without extension-owned tables.
-pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
-    let skipped = skipped();
+pub async fn tables(client: &Client, side: Side, scope: &Scope) -> Result<Tables> {
     let rows = client
         .query(
             &format!(
@@ -98,12 +60,10 @@ pub async fn tables(client: &Client, side: Side) -> Result<Tables> {
                         pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::int8
                  FROM pg_catalog.pg_class c
                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                 WHERE c.relkind = 'r' AND {IN_SCOPE}
-                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                                   WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                                     AND d.objid = c.oid AND d.deptype = 'e')"
+                 WHERE c.relkind = 'r' AND {}",
+                scope.relation_sql("c", "n")
             ),
-            &[&skipped],
+            &[],
         )
         .await
         .map_err(|e| catalog_err(side, "listing tables", &e))?;

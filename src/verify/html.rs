@@ -74,6 +74,7 @@ pub fn render(r: &Report) -> String {
         s.seconds
     );
     tables(&mut h, r);
+    left_out(&mut h, r);
     chart(&mut h, r);
     samples(&mut h, r);
     sequences(&mut h, r);
@@ -109,6 +110,24 @@ fn tables(h: &mut String, r: &Report) {
             status = if t.matches { "match" } else { "DIFFERS" },
             sc = &t.source_checksum[..16.min(t.source_checksum.len())],
             tc = &t.target_checksum[..16.min(t.target_checksum.len())],
+        );
+    }
+    h.push_str("</table>");
+}
+
+fn left_out(h: &mut String, r: &Report) {
+    if r.left_out.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Not carried, not compared</h2><table><tr><th>schema</th><th>tables</th><th>rule</th><th>reason</th></tr>");
+    for l in &r.left_out {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            esc(&l.schema),
+            l.tables,
+            esc(&l.rule),
+            esc(&l.reason)
         );
     }
     h.push_str("</table>");

@@ -13,10 +13,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
-use super::catalog::{catalog_err, skipped, IN_SCOPE};
+use super::catalog::catalog_err;
 use crate::error::{Error, Result};
+use crate::mapping::rules::{ExtensionAction, SchemaRules};
+use crate::mapping::scope::Scope;
 use crate::pg::Side;
-use crate::schema::rules::{ExtensionAction, SchemaRules};
 
 /// Object name → definition.
 pub type Inventory = BTreeMap<String, String>;
@@ -28,7 +29,8 @@ pub(super) fn not_ext(cat: &str, oid: &str) -> String {
     )
 }
 
-fn queries() -> Vec<(&'static str, String)> {
+fn queries(scope: &Scope) -> Vec<(&'static str, String)> {
+    let in_scope = scope.schema_sql("n.nspname");
     let rel = "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
     let ext_c = not_ext("pg_class", "c.oid");
     vec![
@@ -49,7 +51,7 @@ fn queries() -> Vec<(&'static str, String)> {
                          JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
                          JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
                          WHERE i.inhrelid = c.oid), '')
-             {rel} WHERE c.relkind IN ('r', 'p', 'f') AND {IN_SCOPE} AND {ext_c}")),
+             {rel} WHERE c.relkind IN ('r', 'p', 'f') AND {in_scope} AND {ext_c}")),
         ("columns", format!(
             "SELECT format('column %I.%I.%I', n.nspname, c.relname, a.attname),
                     pg_catalog.format_type(a.atttypid, a.atttypmod)
@@ -64,7 +66,7 @@ fn queries() -> Vec<(&'static str, String)> {
                ON co.oid = a.attcollation AND a.attcollation <> ty.typcollation
              LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
              WHERE c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
-               AND {IN_SCOPE} AND {ext_c}")),
+               AND {in_scope} AND {ext_c}")),
         ("constraints", format!(
             "SELECT format('constraint %I.%I.%I', n.nspname, coalesce(c.relname, t.typname), con.conname),
                     pg_catalog.pg_get_constraintdef(con.oid)
@@ -72,7 +74,7 @@ fn queries() -> Vec<(&'static str, String)> {
              JOIN pg_catalog.pg_namespace n ON n.oid = con.connamespace
              LEFT JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
              LEFT JOIN pg_catalog.pg_type t ON t.oid = con.contypid
-             WHERE con.contype <> 'n' AND {IN_SCOPE}
+             WHERE con.contype <> 'n' AND {in_scope}
                AND {} AND {}", not_ext("pg_class", "con.conrelid"), not_ext("pg_type", "con.contypid"))),
         ("indexes", format!(
             "SELECT format('index %I.%I', n.nspname, c.relname),
@@ -83,7 +85,7 @@ fn queries() -> Vec<(&'static str, String)> {
              FROM pg_catalog.pg_index i
              JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-             WHERE {IN_SCOPE} AND {}", not_ext("pg_class", "i.indrelid"))),
+             WHERE {in_scope} AND {}", not_ext("pg_class", "i.indrelid"))),
         ("policies", format!(
             "SELECT format('policy %I.%I.%I', n.nspname, c.relname, p.polname),
                     p.polcmd::text || CASE WHEN p.polpermissive THEN ' permissive' ELSE ' restrictive' END
@@ -96,13 +98,13 @@ fn queries() -> Vec<(&'static str, String)> {
              FROM pg_catalog.pg_policy p
              JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-             WHERE {IN_SCOPE}")),
+             WHERE {in_scope}")),
         ("functions", format!(
             "SELECT format('function %I.%I(%s)', n.nspname, p.proname,
                            pg_catalog.pg_get_function_identity_arguments(p.oid)),
                     pg_catalog.pg_get_functiondef(p.oid)
              FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-             WHERE p.prokind IN ('f', 'p') AND {IN_SCOPE} AND {}", not_ext("pg_proc", "p.oid"))),
+             WHERE p.prokind IN ('f', 'p') AND {in_scope} AND {}", not_ext("pg_proc", "p.oid"))),
         // pg_get_functiondef refuses aggregates: their definition is their
         // state function, types and final function.
         ("aggregates", format!(
@@ -120,14 +122,14 @@ fn queries() -> Vec<(&'static str, String)> {
              FROM pg_catalog.pg_proc p
              JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
              JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
-             WHERE p.prokind IN ('a', 'w') AND {IN_SCOPE} AND {}", not_ext("pg_proc", "p.oid"))),
+             WHERE p.prokind IN ('a', 'w') AND {in_scope} AND {}", not_ext("pg_proc", "p.oid"))),
         ("triggers", format!(
             "SELECT format('trigger %I.%I.%I', n.nspname, c.relname, t.tgname),
                     pg_catalog.pg_get_triggerdef(t.oid) || ' enabled=' || t.tgenabled::text
              FROM pg_catalog.pg_trigger t
              JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-             WHERE NOT t.tgisinternal AND {IN_SCOPE}")),
+             WHERE NOT t.tgisinternal AND {in_scope}")),
         ("views", format!(
             "SELECT format('%s %I.%I', CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,
                            n.nspname, c.relname),
@@ -136,7 +138,7 @@ fn queries() -> Vec<(&'static str, String)> {
                     -- an unpopulated materialized view fails every query
                     || CASE WHEN c.relkind = 'm' AND NOT c.relispopulated
                             THEN ' not populated' ELSE '' END
-             {rel} WHERE c.relkind IN ('v', 'm') AND {IN_SCOPE} AND {ext_c}")),
+             {rel} WHERE c.relkind IN ('v', 'm') AND {in_scope} AND {ext_c}")),
         // Rewrite rules other than a view's own: they change what a
         // statement on the table does.
         ("rules", format!(
@@ -146,20 +148,20 @@ fn queries() -> Vec<(&'static str, String)> {
              FROM pg_catalog.pg_rewrite r
              JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-             WHERE r.rulename <> '_RETURN' AND {IN_SCOPE} AND {ext_c}")),
+             WHERE r.rulename <> '_RETURN' AND {in_scope} AND {ext_c}")),
         ("statistics", format!(
             "SELECT format('statistics %I.%I', n.nspname, s.stxname),
                     pg_catalog.pg_get_statisticsobjdef(s.oid)
              FROM pg_catalog.pg_statistic_ext s
              JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
-             WHERE {IN_SCOPE}")),
+             WHERE {in_scope}")),
         ("enums", format!(
             "SELECT format('enum %I.%I', n.nspname, t.typname),
                     (array_agg(e.enumlabel ORDER BY e.enumsortorder))::text
              FROM pg_catalog.pg_type t
              JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid
              JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-             WHERE {IN_SCOPE} AND {}
+             WHERE {in_scope} AND {}
              GROUP BY n.nspname, t.typname", not_ext("pg_type", "t.oid"))),
         ("types", format!(
             "SELECT format('%s %I.%I', CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range'
@@ -186,30 +188,29 @@ fn queries() -> Vec<(&'static str, String)> {
              WHERE (t.typtype IN ('d', 'r')
                     OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class c
                                              WHERE c.oid = t.typrelid) = 'c'))
-               AND {IN_SCOPE} AND {}", not_ext("pg_type", "t.oid"))),
+               AND {in_scope} AND {}", not_ext("pg_type", "t.oid"))),
         // Present or not, and where; versions differ by design between
         // Supabase and Aurora. plpgsql is in every database.
         ("extensions", format!(
             "SELECT 'extension ' || e.extname, 'schema ' || quote_ident(n.nspname)
              FROM pg_catalog.pg_extension e
              JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
-             WHERE e.extname <> 'plpgsql' AND {IN_SCOPE}")),
+             WHERE e.extname <> 'plpgsql' AND {in_scope}")),
         ("sequences", format!(
             "SELECT format('sequence %I.%I', n.nspname, c.relname),
                     pg_catalog.format_type(s.seqtypid, NULL) || ' start ' || s.seqstart
                     || ' increment ' || s.seqincrement || ' min ' || s.seqmin
                     || ' max ' || s.seqmax || ' cycle ' || s.seqcycle
              {rel} JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
-             WHERE {IN_SCOPE} AND {ext_c}")),
+             WHERE {in_scope} AND {ext_c}")),
     ]
 }
 
 /// Reads one side's inventory.
-pub async fn read(client: &Client, side: Side) -> Result<Inventory> {
-    let skipped = skipped();
+pub async fn read(client: &Client, side: Side, scope: &Scope) -> Result<Inventory> {
     let mut out = Inventory::new();
-    for (what, sql) in queries() {
-        let rows = client.query(&sql, &[&skipped]).await.map_err(|e| {
+    for (what, sql) in queries(scope) {
+        let rows = client.query(&sql, &[]).await.map_err(|e| {
             catalog_err(side, &format!("reading the schema inventory ({what})"), &e)
         })?;
         for r in rows {
@@ -248,7 +249,7 @@ pub struct Explanation {
 
 impl Explanation {
     pub fn covers(&self, object: &str) -> bool {
-        crate::schema::rules::glob(&self.object, object)
+        crate::mapping::rules::glob(&self.object, object)
     }
 }
 
@@ -357,7 +358,7 @@ pub fn compare(source: &Inventory, target: &Inventory, rules: &[Explanation]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::rules::glob;
+    use crate::mapping::rules::glob;
 
     fn inv(items: &[(&str, &str)]) -> Inventory {
         items

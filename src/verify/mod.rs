@@ -37,6 +37,7 @@ pub use report::Report;
 
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage, StageState};
+use crate::mapping::scope::Scope;
 use crate::pg::{Endpoint, Side};
 use crate::progress::{self, Progress};
 use crate::settings::Settings;
@@ -66,6 +67,7 @@ pub struct Options {
 struct Explanations {
     changes: Vec<Explanation>,
     mappings: crate::mapping::Mappings,
+    scope: Scope,
 }
 
 pub struct Outcome {
@@ -81,6 +83,7 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
     let mappings = crate::mapping::load(&settings.mapping_files)?;
     let mut rules = Explanations {
         changes: inventory::dropped_extensions(&mappings.schema),
+        scope: Scope::new(&mappings.schema),
         mappings,
     };
     for path in &opts.changes {
@@ -141,8 +144,8 @@ async fn verify(
         session::coordinator(Side::Target, target)
     )?;
     let (src_tables, tgt_tables) = tokio::try_join!(
-        catalog::tables(&src.client, Side::Source),
-        catalog::tables(&tgt.client, Side::Target)
+        catalog::tables(&src.client, Side::Source, &rules.scope),
+        catalog::tables(&tgt.client, Side::Target, &rules.scope)
     )?;
     let chunks = ranges::data_chunks(&tgt.client, run).await?;
     let mut works = Vec::new();
@@ -236,12 +239,12 @@ async fn verify(
             (tgt_grants, tgt_defaults),
             login,
         ) = tokio::try_join!(
-            sequences::read(&src.client, Side::Source),
-            sequences::read(&tgt.client, Side::Target),
-            inventory::read(&src.client, Side::Source),
-            inventory::read(&tgt.client, Side::Target),
-            privileges::read(&src.client, Side::Source),
-            privileges::read(&tgt.client, Side::Target),
+            sequences::read(&src.client, Side::Source, &rules.scope),
+            sequences::read(&tgt.client, Side::Target, &rules.scope),
+            inventory::read(&src.client, Side::Source, &rules.scope),
+            inventory::read(&tgt.client, Side::Target, &rules.scope),
+            privileges::read(&src.client, Side::Source, &rules.scope),
+            privileges::read(&tgt.client, Side::Target, &rules.scope),
             privileges::login(&tgt.client)
         )?;
         let changes = &rules.changes;
@@ -255,11 +258,17 @@ async fn verify(
     let objects = storage::check(
         settings,
         &rules.mappings.storage,
+        &rules.scope,
         &src.client,
         &tgt.client,
         opts.deep,
     )
     .await?;
+    let left_out = rules.scope.left_out(
+        &crate::pg::catalog::tables_by_schema(&src.client)
+            .await
+            .map_err(|e| catalog::catalog_err(Side::Source, "counting tables per schema", &e))?,
+    );
 
     let tables = works
         .iter()
@@ -280,6 +289,7 @@ async fn verify(
         sequences,
         objects,
         schema: report::SchemaReport { differences },
+        left_out,
     };
     report.summarise(clock.elapsed().as_secs_f64());
     let dir = opts

@@ -17,17 +17,19 @@ use std::collections::BTreeMap;
 
 use tokio_postgres::Client;
 
-use super::catalog::{catalog_err, skipped, IN_SCOPE};
+use super::catalog::catalog_err;
 use super::inventory::{not_ext, Difference, Explanation};
 use crate::error::Result;
+use crate::mapping::rules::{RoleAction, SchemaRules};
+use crate::mapping::scope::Scope;
 use crate::pg::Side;
-use crate::schema::rules::{RoleAction, SchemaRules};
 
 /// What one side grants: object label → grantee → privileges. An object
 /// whose only privileges are its owner's is present with no grantees.
 pub type Grants = BTreeMap<String, BTreeMap<String, String>>;
 
-fn query() -> String {
+fn query(scope: &Scope) -> String {
+    let in_scope = scope.schema_sql("n.nspname");
     let rel = "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
     let ext_c = not_ext("pg_class", "c.oid");
     let ext_p = not_ext("pg_proc", "p.oid");
@@ -42,22 +44,22 @@ fn query() -> String {
                     c.relowner,
                     coalesce(c.relacl, pg_catalog.acldefault(
                         (CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::\"char\", c.relowner))
-             {rel} WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {IN_SCOPE} AND {ext_c}
+             {rel} WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {in_scope} AND {ext_c}
            UNION ALL
              SELECT format('column %I.%I.%I', n.nspname, c.relname, a.attname), c.relowner, a.attacl
              {rel} JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
              WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
-               AND {IN_SCOPE} AND {ext_c}
+               AND {in_scope} AND {ext_c}
            UNION ALL
              SELECT format('function %I.%I(%s)', n.nspname, p.proname,
                            pg_catalog.pg_get_function_identity_arguments(p.oid)),
                     p.proowner, coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))
              FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-             WHERE {IN_SCOPE} AND {ext_p}
+             WHERE {in_scope} AND {ext_p}
            UNION ALL
              SELECT format('schema %I', n.nspname), n.nspowner,
                     coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))
-             FROM pg_catalog.pg_namespace n WHERE {IN_SCOPE} AND {ext_n}
+             FROM pg_catalog.pg_namespace n WHERE {in_scope} AND {ext_n}
          )
          SELECT o.label, g.grantee, g.privileges
          FROM objects o
@@ -84,7 +86,8 @@ const PRIVILEGES: &str = "string_agg(DISTINCT e.privilege_type
 /// Default privileges (`ALTER DEFAULT PRIVILEGES`), labelled by the role
 /// whose new objects get them; that role is a name to map like a grantee.
 /// Global ones (no schema) are in scope too.
-fn defaults_query() -> String {
+fn defaults_query(scope: &Scope) -> String {
+    let in_scope = scope.schema_sql("n.nspname");
     format!(
         "SELECT d.defaclrole::pg_catalog.regrole::text,
                 CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
@@ -95,7 +98,7 @@ fn defaults_query() -> String {
          FROM pg_catalog.pg_default_acl d
          LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
          CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) e
-         WHERE e.grantee <> d.defaclrole AND (n.oid IS NULL OR ({IN_SCOPE}))
+         WHERE e.grantee <> d.defaclrole AND (n.oid IS NULL OR ({in_scope}))
          GROUP BY 1, 2, 3"
     )
 }
@@ -111,10 +114,13 @@ pub struct DefaultGrant {
 }
 
 /// Reads one side's grants and default privileges.
-pub async fn read(client: &Client, side: Side) -> Result<(Grants, Vec<DefaultGrant>)> {
-    let skipped = skipped();
+pub async fn read(
+    client: &Client,
+    side: Side,
+    scope: &Scope,
+) -> Result<(Grants, Vec<DefaultGrant>)> {
     let rows = client
-        .query(&query(), &[&skipped])
+        .query(&query(scope), &[])
         .await
         .map_err(|e| catalog_err(side, "reading the schema inventory (privileges)", &e))?;
     let mut grants = Grants::new();
@@ -127,7 +133,7 @@ pub async fn read(client: &Client, side: Side) -> Result<(Grants, Vec<DefaultGra
         }
     }
     let defaults = client
-        .query(&defaults_query(), &[&skipped])
+        .query(&defaults_query(scope), &[])
         .await
         .map_err(|e| {
             catalog_err(

@@ -10,6 +10,7 @@ use super::inventory::Difference;
 use super::sequences::SequenceReport;
 use super::storage::ObjectsReport;
 use crate::error::{Error, Result};
+use crate::mapping::scope::LeftOut;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -25,6 +26,9 @@ pub struct Report {
     pub sequences: Vec<SequenceReport>,
     pub objects: ObjectsReport,
     pub schema: SchemaReport,
+    /// Source schemas with tables that the mappings leave out, so neither
+    /// carried nor compared: named with their rule, never silently absent.
+    pub left_out: Vec<LeftOut>,
 }
 
 #[derive(Debug, Default, Serialize)]

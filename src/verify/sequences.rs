@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tokio_postgres::Client;
 
-use super::catalog::{catalog_err, skipped, IN_SCOPE};
+use super::catalog::catalog_err;
 use crate::error::Result;
+use crate::mapping::scope::Scope;
 use crate::pg::{quote_qualified, Side};
 
 #[derive(Debug, Clone, Serialize)]
@@ -22,7 +23,7 @@ pub struct SequenceReport {
 }
 
 /// Next values of every sequence in scope, by qualified name.
-pub async fn read(client: &Client, side: Side) -> Result<BTreeMap<String, i64>> {
+pub async fn read(client: &Client, side: Side, scope: &Scope) -> Result<BTreeMap<String, i64>> {
     let rows = client
         .query(
             &format!(
@@ -30,13 +31,11 @@ pub async fn read(client: &Client, side: Side) -> Result<BTreeMap<String, i64>> 
                  FROM pg_catalog.pg_class c
                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                  JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
-                 WHERE c.relkind = 'S' AND {IN_SCOPE}
-                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                                   WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                                     AND d.objid = c.oid AND d.deptype = 'e')
-                 ORDER BY 1, 2"
+                 WHERE c.relkind = 'S' AND {}
+                 ORDER BY 1, 2",
+                scope.relation_sql("c", "n")
             ),
-            &[&skipped()],
+            &[],
         )
         .await
         .map_err(|e| catalog_err(side, "listing sequences", &e))?;

@@ -17,6 +17,7 @@ use tokio_postgres::Client;
 
 use super::catalog::catalog_err;
 use crate::error::{Error, Result};
+use crate::mapping::scope::Scope;
 use crate::mapping::StorageRules;
 use crate::pg::{quote_ident, quote_qualified, Side};
 use crate::settings::Settings;
@@ -59,6 +60,7 @@ struct MetaRow {
 pub async fn check(
     settings: &Settings,
     rules: &StorageRules,
+    scope: &Scope,
     source: &Client,
     target: &Client,
     deep: bool,
@@ -86,7 +88,7 @@ pub async fn check(
     };
     report.checked = true;
     let s3 = crate::aws::s3::client("storage.target", s3_settings).await?;
-    let meta_table = metadata_table(target).await?;
+    let meta_table = metadata_table(target, scope).await?;
     report.metadata_table = meta_table.as_ref().map(|(s, t)| format!("{s}.{t}"));
     let meta = match &meta_table {
         Some((schema, table)) => metadata_rows(target, schema, table).await?,
@@ -237,18 +239,22 @@ async fn source_objects(source: &Client) -> Result<Vec<SourceObject>> {
         .collect())
 }
 
-/// The target table with one row per stored object, found by its columns.
-async fn metadata_table(target: &Client) -> Result<Option<(String, String)>> {
+/// The target table with one row per stored object, found by its columns
+/// among the tables in scope (Supabase's own `storage` schema is not).
+async fn metadata_table(target: &Client, scope: &Scope) -> Result<Option<(String, String)>> {
     let row = target
         .query_opt(
-            "SELECT n.nspname::text, c.relname::text
-             FROM pg_catalog.pg_class c
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-             WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('supamigrate', 'storage')
-               AND a.attname IN ('bucket_name', 'object_key', 'file_size')
-             GROUP BY n.nspname, c.relname HAVING count(*) = 3
-             ORDER BY 1, 2 LIMIT 1",
+            &format!(
+                "SELECT n.nspname::text, c.relname::text
+                 FROM pg_catalog.pg_class c
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                 WHERE c.relkind IN ('r', 'p') AND {}
+                   AND a.attname IN ('bucket_name', 'object_key', 'file_size')
+                 GROUP BY n.nspname, c.relname HAVING count(*) = 3
+                 ORDER BY 1, 2 LIMIT 1",
+                scope.schema_sql("n.nspname")
+            ),
             &[],
         )
         .await
