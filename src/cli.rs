@@ -154,7 +154,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let settings = load_settings(&cli)?;
     match &cli.command {
         Command::Plan => {
-            let report = crate::plan::run(&settings).await?;
+            let report = crate::plan::run(&settings, |source, rules| {
+                let settings = &settings;
+                async move { crate::schema::assessment(settings, &source, &rules).await }
+            })
+            .await?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -264,7 +268,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn rewrite(settings: &Settings, args: &RewriteArgs, json: bool) -> anyhow::Result<u8> {
-    use crate::schema::offline;
+    use crate::sqlrewrite::offline;
     let mut files = settings.mapping_files.clone();
     files.extend(args.mappings.iter().cloned());
     let mappings = crate::mapping::load(&files)?;

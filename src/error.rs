@@ -130,3 +130,19 @@ mod tests {
         assert_eq!(exit_code_for(&anyhow::anyhow!("plain")), 1);
     }
 }
+
+/// A problem reported, not raised: `plan` lists every one it finds.
+#[derive(Debug, serde::Serialize)]
+pub struct Problem {
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        Problem {
+            message: e.message().to_string(),
+            fix: e.fix().map(str::to_string),
+        }
+    }
+}

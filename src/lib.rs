@@ -16,6 +16,7 @@ pub mod progress;
 pub mod schema;
 pub mod settings;
 pub mod shutdown;
+pub mod sqlrewrite;
 pub mod verify;
 
 pub use error::{Error, Kind, Result};

@@ -5,24 +5,26 @@
 //! Touches: nothing (reads source and target catalogs, Secrets Manager, S3).
 
 use std::fmt;
+use std::future::Future;
 
 use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::aws;
-use crate::error::{Error, Result};
-use crate::mapping;
+use crate::error::{Error, Problem, Result};
 use crate::mapping::scope::{LeftOut, Scope};
+use crate::mapping::{self, rules::SchemaRules};
 use crate::pg::{self, Endpoint, Side};
 use crate::settings::Settings;
+use crate::sqlrewrite::Assessment;
 
 #[derive(Debug, Default, Serialize)]
 pub struct PlanReport {
     pub source: Option<SourceInfo>,
     pub target: Option<TargetInfo>,
     pub storage: Vec<BucketCheck>,
-    /// What the schema rewrite would do (`schema::assessment`).
-    pub schema: Option<crate::schema::Assessment>,
+    /// What the schema rewrite would do.
+    pub schema: Option<Assessment>,
     /// Everything that would stop the migration, each with its fix.
     pub problems: Vec<Problem>,
     /// What the operator should know but does not stop the migration.
@@ -67,21 +69,6 @@ pub struct BucketCheck {
     pub ok: bool,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Problem {
-    pub message: String,
-    pub fix: Option<String>,
-}
-
-impl From<Error> for Problem {
-    fn from(e: Error) -> Self {
-        Problem {
-            message: e.message().to_string(),
-            fix: e.fix().map(str::to_string),
-        }
-    }
-}
-
 impl PlanReport {
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
@@ -99,7 +86,13 @@ impl PlanReport {
     }
 }
 
-pub async fn run(settings: &Settings) -> Result<PlanReport> {
+/// `assess` is the schema stage's dump-and-rewrite (stages do not import
+/// each other; the command line hands it in), run when both sides answered.
+pub async fn run<F, Fut>(settings: &Settings, assess: F) -> Result<PlanReport>
+where
+    F: FnOnce(Endpoint, SchemaRules) -> Fut,
+    Fut: Future<Output = Result<Assessment>>,
+{
     if settings.source.is_none() && settings.target.is_none() {
         return Err(
             Error::config("nothing to plan: neither source nor target is configured")
@@ -150,7 +143,7 @@ pub async fn run(settings: &Settings) -> Result<PlanReport> {
         }
     }
     if let (Some(source), Some(_)) = (&settings.source, &report.target) {
-        match crate::schema::assessment(settings, source, &mappings.schema).await {
+        match assess(source.clone(), mappings.schema.clone()).await {
             Ok(a) => {
                 report.problems.extend(a.open_problems());
                 report.schema = Some(a);

@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use supamigrate::mapping::rules::SchemaRules;
-use supamigrate::schema::parse::parse_dump;
-use supamigrate::schema::{rewrite, Options, Rewritten};
+use supamigrate::sqlrewrite::parse::parse_dump;
+use supamigrate::sqlrewrite::{rewrite, Options, Rewritten};
 
 fn dumps(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::ledger::db_message;
 use crate::mapping::scope::Scope;
 use crate::pg::{self, quote_ident, quote_qualified, Endpoint, Side};
-use crate::schema::classify::PostKind;
+use crate::sqlrewrite::classify::PostKind;
 
 /// The steps for every table on the source that the target has too (tables
 /// the schema stage left out have no rows and get no keys either).

@@ -20,7 +20,7 @@ use tokio_postgres::Client;
 use super::PostDataStep;
 use crate::error::{Error, Result};
 use crate::pg::{quote_ident, quote_qualified};
-use crate::schema::classify::PostKind;
+use crate::sqlrewrite::classify::PostKind;
 
 /// The run's stored steps, or `None` when the schema stage stored none
 /// (data copied into a schema made elsewhere).

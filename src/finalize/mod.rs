@@ -27,8 +27,8 @@ use crate::ledger::{Ledger, Stage, StageState};
 use crate::mapping::scope::Scope;
 use crate::pg::{self, quote_literal, quote_qualified, Endpoint, Side};
 use crate::progress::{self, Progress};
-use crate::schema::classify::PostKind;
 use crate::settings::Settings;
+use crate::sqlrewrite::classify::PostKind;
 
 /// Kinds whose steps touch different tables and may run side by side.
 fn parallel(kind: PostKind) -> bool {

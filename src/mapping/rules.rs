@@ -310,7 +310,7 @@ impl SchemaRules {
 fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
     let line = e
         .span()
-        .map(|s| crate::schema::parse::line_of(text, s.start));
+        .map(|s| crate::sqlrewrite::parse::line_of(text, s.start));
     let at = line.map(|l| format!(" line {l}:")).unwrap_or_default();
     Error::config(format!(
         "mapping file {}:{at} {}",

@@ -13,18 +13,18 @@ use std::path::PathBuf;
 use serde::Serialize;
 use tokio_postgres::{Client, Transaction};
 
-use super::classify::PostKind;
 use super::export;
-use super::parse::parse_dump;
-use super::rewrite::{rewrite, Options, OutStmt, Rewritten};
-use super::roles::TargetRole;
 use super::undo;
-use super::Blocker;
 use crate::error::{Error, Result};
 use crate::ledger::{db_message, Ledger, Stage, StageState};
 use crate::mapping::rules::SchemaRules;
 use crate::pg::{self, Endpoint, Side};
 use crate::settings::Settings;
+use crate::sqlrewrite::classify::PostKind;
+use crate::sqlrewrite::parse::parse_dump;
+use crate::sqlrewrite::rewrite::{rewrite, Options, OutStmt, Rewritten};
+use crate::sqlrewrite::roles::TargetRole;
+use crate::sqlrewrite::Blocker;
 
 #[derive(Debug, Clone, Default)]
 pub struct SchemaArgs {

@@ -99,7 +99,7 @@ pub fn created(
                 && !schema.is_empty()
                 && new_schemas
                     .iter()
-                    .any(|s| crate::schema::scan::ident(s) == *schema);
+                    .any(|s| crate::sqlrewrite::scan::ident(s) == *schema);
             if !in_new_schema {
                 out.push((format!("{kind} {name}"), undo.clone()));
             }

@@ -11,7 +11,7 @@ use tokio_postgres::Client;
 use super::inventory::Explanation;
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
-use crate::schema::classify::classify;
+use crate::sqlrewrite::classify::classify;
 
 pub async fn from_ledger(client: &Client, run_id: &str) -> Result<Vec<Explanation>> {
     let err = |e: tokio_postgres::Error| {
