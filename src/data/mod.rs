@@ -19,7 +19,6 @@
 pub mod catalog;
 pub mod chunk;
 pub mod copy;
-pub mod sequences;
 pub mod snapshot;
 pub mod split;
 pub mod store;
@@ -127,10 +126,10 @@ async fn copy_all(
 ) -> Result<Option<Summary>> {
     let run_id = ledger.run_id().to_string();
     let coordinator = Coordinator::open(source).await?;
-    let seqs = sequences::read_source(coordinator.client(), scope).await?;
+    let seqs = pg::catalog::sequence_values(coordinator.client(), scope).await?;
     {
         let mut client = pg::connect(Side::Target, target).await?;
-        sequences::store(&mut client, &run_id, &seqs).await?;
+        crate::ledger::sequences::store(&mut client, &run_id, &seqs).await?;
     }
     let all = catalog::source_tables(coordinator.client(), scope).await?;
     let (tables, skipped) = match_target(ledger, all).await?;

@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::data::sequences;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage, StageState};
 use crate::mapping::scope::Scope;
@@ -224,10 +223,10 @@ async fn sequence_steps(
     scope: &Scope,
     run_id: &str,
 ) -> Result<Vec<PostDataStep>> {
-    let mut values = sequences::stored(ledger.client(), run_id).await?;
+    let mut values = crate::ledger::sequences::stored(ledger.client(), run_id).await?;
     if values.is_empty() {
         let client = pg::connect(Side::Source, source).await?;
-        values = sequences::read_source(&client, scope).await?;
+        values = pg::catalog::sequence_values(&client, scope).await?;
     }
     let on_target: HashSet<(String, String)> = ledger
         .client()

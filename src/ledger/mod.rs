@@ -13,6 +13,7 @@
 //! next stage, started right after, to be refused), so a new run waits up
 //! to [`LOCK_WAIT`] for the lock before it calls the target busy.
 
+pub mod sequences;
 mod status;
 
 pub use status::{read_status, Status};

@@ -2,6 +2,9 @@
 
 use tokio_postgres::GenericClient;
 
+use super::quote_qualified;
+use crate::error::{Error, Result};
+use crate::ledger::db_message;
 use crate::mapping::scope::Scope;
 
 /// Tables per schema outside the system schemas, without the ones an
@@ -29,3 +32,56 @@ pub async fn tables_by_schema(
         .map(|r| (r.get(0), r.get(1)))
         .collect())
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceValue {
+    pub schema: String,
+    pub name: String,
+    pub last_value: i64,
+    pub is_called: bool,
+}
+
+/// Every sequence in scope. Sequences are not
+/// MVCC: `last_value` is the current value, which, read right after the
+/// snapshot was exported, is at least every value the snapshot's rows hold.
+pub async fn sequence_values(client: &impl GenericClient, scope: &Scope) -> Result<Vec<SequenceValue>> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT n.nspname, c.relname FROM pg_class c
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.relkind = 'S' AND {}
+                 ORDER BY 1, 2",
+                scope.relation_sql("c", "n")
+            ),
+            &[],
+        )
+        .await
+        .map_err(|e| err("listing sequences", &e))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (schema, name): (String, String) = (r.get(0), r.get(1));
+        let v = client
+            .query_one(
+                &format!(
+                    "SELECT last_value, is_called FROM {}",
+                    quote_qualified(&schema, &name)
+                ),
+                &[],
+            )
+            .await
+            .map_err(|e| err(&format!("reading sequence {schema}.{name}"), &e))?;
+        out.push(SequenceValue {
+            schema,
+            name,
+            last_value: v.get(0),
+            is_called: v.get(1),
+        });
+    }
+    Ok(out)
+}
+
+fn err(doing: &str, e: &tokio_postgres::Error) -> Error {
+    Error::failure(format!("source: {doing}: {}", db_message(e)))
+}
+
