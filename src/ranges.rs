@@ -592,7 +592,7 @@ mod tests {
     }
 
     #[test]
-    fn ledger_rows_written_before_read_back() {
+    fn ledger_rows_as_stored_read_back() {
         // As earlier versions wrote them, and as a whole chunk row reads.
         assert_eq!(
             Range::from_ledger("key_range", Some(&json!(["a", "1"])), Some(&Value::Null)),

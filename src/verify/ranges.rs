@@ -23,6 +23,7 @@ use super::canonical::{decode_fields, LineSplitter};
 use super::catalog::{catalog_err, Table};
 use crate::error::Result;
 use crate::pg::{quote_ident, quote_literal, quote_qualified, Side};
+// The stage (mod, table) names the range type as verify's own ranges' type.
 pub use crate::ranges::Range;
 use crate::ranges::{self as planner, key_ranges, split_points, KeyColumn};
 
