@@ -13,6 +13,7 @@ pub mod mapping;
 pub mod pg;
 pub mod plan;
 pub mod progress;
+pub mod ranges;
 pub mod schema;
 pub mod settings;
 pub mod shutdown;

@@ -9,9 +9,10 @@ use serde_json::Value;
 use tokio_postgres::{Client, GenericClient};
 
 use super::catalog::Table;
-use super::chunk::{KeyColumn, Range, Splitter};
+use super::chunk::Splitter;
 use crate::error::{Error, Result};
 use crate::ledger::db_message;
+use crate::ranges::{KeyColumn, Range};
 
 pub const CTID_NOTE: &str = "split by ctid (no usable key, or a key scattered over the heap): ctid ranges do not survive a new snapshot, so this table restarts whole after an interruption";
 
@@ -64,7 +65,7 @@ pub async fn insert_plan(
         let is_key = matches!(table.splitter, Splitter::Key(_));
         let note = (!is_key && ranges.len() > 1).then_some(CTID_NOTE);
         for (ordinal, range) in ranges.iter().enumerate() {
-            let (lo, hi) = range.to_json();
+            let (lo, hi) = range.ledger_bounds();
             let ordinal = i32::try_from(ordinal).unwrap_or(i32::MAX);
             client
                 .execute(
@@ -156,7 +157,7 @@ pub async fn pending(client: &Client, run_id: &str) -> Result<Vec<Pending>> {
             let hi: Option<Value> = r.get(6);
             let names: Vec<String> = r.get(7);
             let types: Vec<String> = r.get(8);
-            let range = Range::from_json(&kind, lo.as_ref(), hi.as_ref()).ok_or_else(|| {
+            let range = Range::from_ledger(&kind, lo.as_ref(), hi.as_ref()).ok_or_else(|| {
                 Error::failure(format!(
                     "ledger: chunk {} has a range this version cannot read",
                     r.get::<_, i64>(0)

@@ -1,6 +1,11 @@
 //! Key ranges: how one table is split so that both sides can be read in
 //! parallel, range by range, and a mismatch is narrowed to one range.
 //!
+//! Reads: source key samples and split points, target `supamigrate.chunks`
+//! (the data stage's key ranges, reused). Writes nothing. The planning
+//! itself is the shared planner's ([`crate::ranges`]); this module reads
+//! what it plans from, and holds verify's own policy.
+//!
 //! Ranges come from split points sorted by the source. The first range is
 //! open below and the last open above, so together they cover every possible
 //! key on either side, whatever the split points are. Text keys compare in
@@ -11,12 +16,16 @@
 use std::collections::HashMap;
 
 use futures::{pin_mut, StreamExt};
+use serde::Deserialize;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use super::canonical::{decode_fields, LineSplitter};
 use super::catalog::{catalog_err, Table};
 use crate::error::Result;
 use crate::pg::{quote_ident, quote_literal, quote_qualified, Side};
+// The stage (mod, table) names the range type as verify's own ranges' type.
+pub use crate::ranges::Range;
+use crate::ranges::{self as planner, key_ranges, split_points, KeyColumn};
 
 /// One key column, with its type spelled as each side names it.
 #[derive(Debug, Clone)]
@@ -28,87 +37,35 @@ pub struct KeyCol {
     pub force_c: bool,
 }
 
-/// Keys `lo <= key < hi`; `None` is unbounded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Range {
-    pub lo: Option<Vec<String>>,
-    pub hi: Option<Vec<String>>,
+/// One side's view of the key: its columns as that side types them, and
+/// which of them compare in "C".
+fn on_side(key: &[KeyCol], side: Side) -> (Vec<KeyColumn>, Vec<bool>) {
+    key.iter()
+        .map(|k| {
+            let type_name = match side {
+                Side::Source => &k.source_type,
+                Side::Target => &k.target_type,
+            };
+            let column = KeyColumn {
+                name: k.name.clone(),
+                type_name: type_name.clone(),
+            };
+            (column, k.force_c)
+        })
+        .unzip()
 }
 
 /// The key columns as ranges compare them (in "C" where the sides'
 /// collations differ), comma-separated: for range bounds and ORDER BY.
 pub fn compared_columns(key: &[KeyCol]) -> String {
-    key.iter()
-        .map(|k| {
-            let c = quote_ident(&k.name);
-            if k.force_c {
-                format!("{c} COLLATE \"C\"")
-            } else {
-                c
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    let (columns, in_c) = on_side(key, Side::Source);
+    planner::compared_columns(&columns, &in_c)
 }
 
 /// The WHERE clause for a range on one side; `None` for the whole table.
 pub fn predicate(key: &[KeyCol], range: &Range, side: Side) -> Option<String> {
-    let cols = compared_columns(key);
-    let bound = |values: &[String]| {
-        key.iter()
-            .zip(values)
-            .map(|(k, v)| {
-                let ty = match side {
-                    Side::Source => &k.source_type,
-                    Side::Target => &k.target_type,
-                };
-                let lit = format!("{}::{ty}", quote_literal(v));
-                if k.force_c {
-                    format!("{lit} COLLATE \"C\"")
-                } else {
-                    lit
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut parts = Vec::new();
-    if let Some(lo) = &range.lo {
-        parts.push(format!("ROW({cols}) >= ROW({})", bound(lo)));
-    }
-    if let Some(hi) = &range.hi {
-        parts.push(format!("ROW({cols}) < ROW({})", bound(hi)));
-    }
-    (!parts.is_empty()).then(|| parts.join(" AND "))
-}
-
-/// Ranges between consecutive split points; split points must be sorted and
-/// distinct.
-pub fn from_split_points(points: Vec<Vec<String>>) -> Vec<Range> {
-    let mut ranges = Vec::with_capacity(points.len() + 1);
-    let mut lo = None;
-    for p in points {
-        ranges.push(Range {
-            lo: lo.take(),
-            hi: Some(p.clone()),
-        });
-        lo = Some(p);
-    }
-    ranges.push(Range { lo, hi: None });
-    ranges
-}
-
-/// Sub-ranges of `range` between the sorted, distinct `points` inside it:
-/// together they cover exactly what `range` covers.
-pub fn within(range: &Range, points: Vec<Vec<String>>) -> Vec<Range> {
-    let mut subs = from_split_points(points);
-    if let Some(first) = subs.first_mut() {
-        first.lo = range.lo.clone();
-    }
-    if let Some(last) = subs.last_mut() {
-        last.hi = range.hi.clone();
-    }
-    subs
+    let (columns, in_c) = on_side(key, side);
+    range.predicate_collated(&columns, &in_c)
 }
 
 /// Every `every`-th key streamed by `sql` (one side's keys of a range, in
@@ -143,21 +100,6 @@ pub async fn points_every(
     Ok(points)
 }
 
-/// Picks `n - 1` evenly spaced, distinct split points from sorted samples.
-pub fn quantiles(samples: &[Vec<String>], n: usize) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = Vec::new();
-    if n < 2 || samples.is_empty() {
-        return out;
-    }
-    for i in 1..n {
-        let p = &samples[i * samples.len() / n];
-        if out.last() != Some(p) {
-            out.push(p.clone());
-        }
-    }
-    out
-}
-
 /// Ranges of a table whose key is scattered over the heap cover about this
 /// many chunks' worth of bytes: fewer scans that each visit most pages,
 /// while a mismatching range still narrows within bounded memory.
@@ -169,24 +111,18 @@ const COARSE: u64 = 4;
 /// than given.
 pub fn coarsen(ranges: Vec<Range>, bytes: i64, chunk_bytes: u64, jobs: usize) -> Vec<Range> {
     let want = range_count(bytes, chunk_bytes.saturating_mul(COARSE)).max(jobs);
-    let n = ranges.len();
-    if want >= n {
-        return ranges;
-    }
-    (0..want)
-        .map(|i| Range {
-            lo: ranges[i * n / want].lo.clone(),
-            hi: ranges[(i + 1) * n / want - 1].hi.clone(),
-        })
-        .collect()
+    planner::coarsen(ranges, want)
 }
 
-/// How many ranges a table of `bytes` gets.
+/// Verify's cap on one table's ranges: each is a job of its own, and a
+/// planned table's key sample holds 64 keys per range in memory.
+const MAX_RANGES: usize = 10_000;
+
+/// How many ranges a table of `bytes` (as the catalog reads it, signed)
+/// gets.
 pub fn range_count(bytes: i64, chunk_bytes: u64) -> usize {
     let bytes = u64::try_from(bytes).unwrap_or(0);
-    usize::try_from(bytes.div_ceil(chunk_bytes.max(1)))
-        .unwrap_or(usize::MAX)
-        .clamp(1, 10_000)
+    planner::range_count(bytes, chunk_bytes).min(MAX_RANGES)
 }
 
 /// The data stage's `key_range` chunks of this run, by table, in order:
@@ -214,8 +150,7 @@ pub async fn data_chunks(target: &Client, run: &str) -> Result<DataChunks> {
 pub type DataChunks = HashMap<(String, String), Vec<serde_json::Value>>;
 
 /// Split points from a table's `key_range` chunks (from [`data_chunks`]),
-/// when they were cut on the same key: their `range_lo`/`range_hi` are JSON
-/// arrays of the key values as text. `None` when there is nothing to reuse.
+/// when they were cut on the same key. `None` when there is nothing to reuse.
 pub async fn from_chunks(
     source: &Client,
     chunks: Option<&[serde_json::Value]>,
@@ -235,35 +170,34 @@ pub async fn from_chunks(
     if points.is_empty() {
         return Ok(None);
     }
-    Ok(Some(from_split_points(
-        sort_points(source, key, points).await?,
-    )))
+    Ok(Some(key_ranges(sort_points(source, key, points).await?)))
 }
 
-/// The bounds of one chunk, or `None` if it was cut on another key.
+/// What verify reads of a data stage's chunk row.
+#[derive(Deserialize)]
+struct DataChunk {
+    /// The key the range was cut on. Where the row does not say (NULL), its
+    /// bounds are taken as cut on verify's key if their width matches.
+    key_columns: Option<Vec<String>>,
+    #[serde(flatten)]
+    range: Range,
+}
+
+/// The bounds of one chunk row, or `None` if it was cut on another key or
+/// is not a key range this version reads.
 fn chunk_points(chunk: &serde_json::Value, key: &[&str]) -> Option<Vec<Vec<String>>> {
-    if let Some(cols) = chunk.get("key_columns").filter(|c| !c.is_null()) {
-        let cols: Vec<&str> = cols.as_array()?.iter().filter_map(|c| c.as_str()).collect();
-        if cols != key {
-            return None;
-        }
+    let chunk = DataChunk::deserialize(chunk).ok()?;
+    if chunk.key_columns.is_some_and(|cols| cols != key) {
+        return None;
     }
-    let mut out = Vec::new();
-    for bound in ["range_lo", "range_hi"] {
-        match chunk.get(bound) {
-            None | Some(serde_json::Value::Null) => {}
-            Some(serde_json::Value::Array(values)) if values.len() == key.len() => {
-                out.push(
-                    values
-                        .iter()
-                        .map(|v| v.as_str().map(str::to_string))
-                        .collect::<Option<Vec<String>>>()?,
-                );
-            }
-            Some(_) => return None,
-        }
-    }
-    Some(out)
+    let Range::Key { lo, hi } = chunk.range else {
+        return None;
+    };
+    let bounds: Vec<Vec<String>> = lo.into_iter().chain(hi).collect();
+    bounds
+        .iter()
+        .all(|b| b.len() == key.len())
+        .then_some(bounds)
 }
 
 /// Sorts and dedupes split points in the order the range predicates
@@ -339,7 +273,7 @@ pub async fn plan(
 ) -> Result<Vec<Range>> {
     let n = range_count(table.bytes, chunk_bytes);
     if n == 1 || key.is_empty() {
-        return Ok(vec![Range::default()]);
+        return Ok(vec![Range::Whole]);
     }
     let want = (n * 64) as f64;
     let rows = if table.est_rows > 0.0 {
@@ -353,17 +287,7 @@ pub async fn plan(
         .map(|k| quote_ident(&k.name))
         .collect::<Vec<_>>()
         .join(", ");
-    let order = key
-        .iter()
-        .map(|k| {
-            if k.force_c {
-                format!("{} COLLATE \"C\"", quote_ident(&k.name))
-            } else {
-                quote_ident(&k.name)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let order = compared_columns(key);
     // Block sampling of a few blocks can come back nearly empty; sample
     // more until there are enough keys to split on, at worst all of them.
     loop {
@@ -373,7 +297,7 @@ pub async fn plan(
         );
         let samples = rows_as_text(source, &sql, "sampling keys").await?;
         if samples.len() >= n * 8 || pct >= 100.0 {
-            return Ok(from_split_points(quantiles(&samples, n)));
+            return Ok(key_ranges(split_points(&samples, n)));
         }
         pct = (pct * 10.0).min(100.0);
     }
@@ -400,50 +324,16 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn split_points_cover_everything() {
-        let r = from_split_points(vec![vec!["b".into()], vec!["d".into()]]);
-        assert_eq!(r.len(), 3);
-        assert_eq!(r[0].lo, None);
-        assert_eq!(r[0].hi, r[1].lo);
-        assert_eq!(r[1].hi, r[2].lo);
-        assert_eq!(r[2].hi, None);
-        assert_eq!(from_split_points(Vec::new()), vec![Range::default()]);
-    }
-
-    #[test]
-    fn sub_ranges_tile_their_range() {
-        let p = |v: &str| Some(vec![v.to_string()]);
-        let range = Range {
-            lo: p("b"),
-            hi: p("m"),
-        };
-        let subs = within(&range, vec![vec!["d".into()], vec!["g".into()]]);
-        assert_eq!(
-            subs,
-            vec![
-                Range {
-                    lo: p("b"),
-                    hi: p("d")
-                },
-                Range {
-                    lo: p("d"),
-                    hi: p("g")
-                },
-                Range {
-                    lo: p("g"),
-                    hi: p("m")
-                },
-            ]
-        );
-        assert_eq!(within(&range, Vec::new()), vec![range.clone()]);
-        let open = within(&Range::default(), vec![vec!["d".into()]]);
-        assert_eq!((&open[0].lo, &open[1].hi), (&None, &None));
+    fn key(lo: Option<&str>, hi: Option<&str>) -> Range {
+        Range::Key {
+            lo: lo.map(|v| vec![v.to_string()]),
+            hi: hi.map(|v| vec![v.to_string()]),
+        }
     }
 
     #[test]
     fn predicates_quote_and_collate() {
-        let range = Range {
+        let range = Range::Key {
             lo: Some(vec!["a'b".into(), "1".into()]),
             hi: None,
         };
@@ -451,73 +341,59 @@ mod tests {
             predicate(&keys(), &range, Side::Target).unwrap(),
             "ROW(\"tenant\" COLLATE \"C\", \"id\") >= ROW('a''b'::text COLLATE \"C\", '1'::bigint)"
         );
-        assert_eq!(predicate(&keys(), &Range::default(), Side::Source), None);
-    }
-
-    #[test]
-    fn quantiles_are_distinct() {
-        let s: Vec<Vec<String>> = ["1", "1", "1", "2", "3", "4"]
-            .iter()
-            .map(|v| vec![v.to_string()])
-            .collect();
         assert_eq!(
-            quantiles(&s, 3),
-            vec![vec!["1".to_string()], vec!["3".to_string()]]
+            predicate(&keys(), &range, Side::Source).unwrap(),
+            "ROW(\"tenant\" COLLATE \"C\", \"id\") >= ROW('a''b'::text COLLATE \"C\", '1'::integer)"
         );
-        assert!(quantiles(&s, 1).is_empty());
+        assert_eq!(predicate(&keys(), &Range::default(), Side::Source), None);
+        assert_eq!(
+            compared_columns(&keys()),
+            "\"tenant\" COLLATE \"C\", \"id\""
+        );
     }
 
     #[test]
     fn chunk_bounds_are_read_only_for_the_same_key() {
         let chunk = serde_json::json!({
-            "key_columns": ["tenant", "id"], "range_lo": ["a", "1"], "range_hi": null
+            "kind": "key_range", "key_columns": ["tenant", "id"],
+            "range_lo": ["a", "1"], "range_hi": null
         });
         assert_eq!(
             chunk_points(&chunk, &["tenant", "id"]),
             Some(vec![vec!["a".to_string(), "1".to_string()]])
         );
         assert_eq!(chunk_points(&chunk, &["id"]), None);
-        let no_names = serde_json::json!({ "range_lo": ["5"], "range_hi": ["9"] });
+        let no_names = serde_json::json!({
+            "kind": "key_range", "key_columns": null, "range_lo": ["5"], "range_hi": ["9"]
+        });
         assert_eq!(chunk_points(&no_names, &["id"]).unwrap().len(), 2);
-        let ctid_like = serde_json::json!({ "range_lo": 5, "range_hi": 9 });
+        // One value per key column, or the chunk was cut on another key.
+        assert_eq!(chunk_points(&no_names, &["tenant", "id"]), None);
+        let ctid_like = serde_json::json!({ "kind": "key_range", "range_lo": 5, "range_hi": 9 });
         assert_eq!(chunk_points(&ctid_like, &["id"]), None);
+        let ctid = serde_json::json!({ "kind": "ctid_range", "range_lo": 5, "range_hi": 9 });
+        assert_eq!(chunk_points(&ctid, &["id"]), None);
     }
 
     #[test]
     fn range_count_grows_with_size() {
         assert_eq!(range_count(0, 1024), 1);
+        assert_eq!(range_count(-1, 1024), 1);
         assert_eq!(range_count(3000, 1024), 3);
+        assert_eq!(range_count(i64::MAX, 1024), MAX_RANGES);
     }
 
     #[test]
     fn coarsening_merges_neighbours_and_keeps_the_ends_open() {
         let points: Vec<Vec<String>> = (1..9).map(|i| vec![i.to_string()]).collect();
-        let fine = from_split_points(points);
+        let fine = key_ranges(points);
         assert_eq!(fine.len(), 9);
         let mb = 1024 * 1024;
         let coarse = coarsen(fine.clone(), 600 * mb, 64 * mb as u64, 2);
         assert_eq!(coarse.len(), 3);
-        assert_eq!(
-            coarse[0],
-            Range {
-                lo: None,
-                hi: Some(vec!["3".into()])
-            }
-        );
-        assert_eq!(
-            coarse[1],
-            Range {
-                lo: Some(vec!["3".into()]),
-                hi: Some(vec!["6".into()])
-            }
-        );
-        assert_eq!(
-            coarse[2],
-            Range {
-                lo: Some(vec!["6".into()]),
-                hi: None
-            }
-        );
+        assert_eq!(coarse[0], key(None, Some("3")));
+        assert_eq!(coarse[1], key(Some("3"), Some("6")));
+        assert_eq!(coarse[2], key(Some("6"), None));
         // A small table gets one range per job; never more than given.
         assert_eq!(coarsen(fine.clone(), 10 * mb, 64 * mb as u64, 1).len(), 1);
         assert_eq!(coarsen(fine.clone(), 10 * mb, 64 * mb as u64, 2).len(), 2);

@@ -41,6 +41,7 @@ use crate::ledger::db_message;
 use crate::pg::retry::{self, MAX_ATTEMPTS};
 use crate::pg::Side;
 use crate::progress::Progress;
+use crate::ranges::{page_parts, within};
 
 /// One table as both sides will read it.
 #[derive(Debug, Clone)]
@@ -97,18 +98,12 @@ impl Split {
 pub enum Unit {
     /// The first pass over one key range, narrowed when the two sides differ.
     Range(Range),
-    /// The first pass over one block part of each side: its block bounds
-    /// `[lo, hi)` on the source and on the target.
-    Part {
-        source: BlockBounds,
-        target: BlockBounds,
-    },
+    /// The first pass over one block part of each side: its ctid range on
+    /// the source and on the target.
+    Part { source: Range, target: Range },
     /// Narrowing a key range of a table whose block parts' totals differed.
     Narrow(Range),
 }
-
-/// Block bounds `[lo, hi)`; `None` is open.
-pub type BlockBounds = (Option<u64>, Option<u64>);
 
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -175,8 +170,8 @@ impl TableWork {
         )
     }
 
-    fn part_sql(&self, (lo, hi): BlockBounds) -> String {
-        let pred = crate::data::chunk::Range::Ctid { lo, hi }.predicate(&[]);
+    fn part_sql(&self, part: &Range) -> String {
+        let pred = part.predicate(&[]);
         copy_sql(
             &self.schema,
             &self.name,
@@ -195,11 +190,10 @@ impl TableWork {
                 parts,
                 source_blocks,
                 target_blocks,
-            } => (0..*parts)
-                .map(|i| Unit::Part {
-                    source: part_bounds(*source_blocks, *parts, i),
-                    target: part_bounds(*target_blocks, *parts, i),
-                })
+            } => page_parts(*source_blocks, *parts)
+                .into_iter()
+                .zip(page_parts(*target_blocks, *parts))
+                .map(|(source, target)| Unit::Part { source, target })
                 .collect(),
         };
         units
@@ -212,15 +206,6 @@ impl TableWork {
             })
             .collect()
     }
-}
-
-/// Block bounds of part `i` of `parts` over `blocks` blocks; the first is
-/// open below and the last above, so the parts cover every row.
-fn part_bounds(blocks: u64, parts: usize, i: usize) -> BlockBounds {
-    let parts = parts.max(1) as u64;
-    let i = i as u64;
-    let at = |j: u64| blocks * j / parts;
-    ((i > 0).then(|| at(i)), (i + 1 < parts).then(|| at(i + 1)))
 }
 
 /// A row's hash and how often its key (or, keyless, the row) was seen.
@@ -355,7 +340,7 @@ pub async fn run_jobs(
                 };
                 let result = match job.unit {
                     Unit::Range(r) => range(on, &r).await?,
-                    Unit::Part { source, target } => part(on, source, target).await?,
+                    Unit::Part { source, target } => part(on, &source, &target).await?,
                     Unit::Narrow(r) => narrow_block_table(on, &r).await?,
                 };
                 progress.chunk_done(&label, job.ordinal, result.source.rows, meter.total());
@@ -531,7 +516,7 @@ async fn narrow_in_parts(
     let every = bigger.digest.rows.div_ceil(parts).max(1);
     let sql = on.work.key_sql(range, side);
     let points = cut_points(on, side, &sql, every).await?;
-    narrow_each(on, super::ranges::within(range, points), started).await
+    narrow_each(on, within(range, points), started).await
 }
 
 /// Rows of a table read by blocks are counted in no key range before it is
@@ -551,7 +536,7 @@ async fn narrow_block_table(on: Sides<'_>, range: &Range) -> Result<RangeResult>
     let every = (on.work.narrow_bytes / NARROWEST_ROW).max(1);
     let sql = on.work.key_sql(range, Side::Source);
     let points = cut_points(on, Side::Source, &sql, every).await?;
-    narrow_each(on, super::ranges::within(range, points), started).await
+    narrow_each(on, within(range, points), started).await
 }
 
 /// Compares a keyless table as two multisets of row hashes, held in memory
@@ -618,11 +603,7 @@ async fn narrow(on: Sides<'_>, range: &Range, started: Instant) -> Result<RangeR
 
 /// One block part of each side: digests of different rows, which only
 /// compare once summed over the table.
-async fn part(
-    on: Sides<'_>,
-    source_bounds: BlockBounds,
-    target_bounds: BlockBounds,
-) -> Result<RangeResult> {
+async fn part(on: Sides<'_>, source_part: &Range, target_part: &Range) -> Result<RangeResult> {
     let work = on.work;
     let started = Instant::now();
     let form = Form {
@@ -630,8 +611,8 @@ async fn part(
         ordered: false,
     };
     let sql = |side| match side {
-        Side::Source => work.part_sql(source_bounds),
-        Side::Target => work.part_sql(target_bounds),
+        Side::Source => work.part_sql(source_part),
+        Side::Target => work.part_sql(target_part),
     };
     let (src, tgt) = both(on, sql, form, (Keep::Nothing, Keep::Nothing)).await?;
     Ok(RangeResult::new(src.digest, tgt.digest, started))
@@ -908,25 +889,6 @@ pub(crate) mod tests {
                 });
         }
         m
-    }
-
-    #[test]
-    fn block_parts_cover_every_block_once_with_open_ends() {
-        for (blocks, parts) in [(10, 3), (3, 5), (0, 2), (1000, 7), (5, 1)] {
-            let bounds: Vec<_> = (0..parts).map(|i| part_bounds(blocks, parts, i)).collect();
-            assert_eq!(bounds[0].0, None);
-            assert_eq!(bounds[parts - 1].1, None);
-            for pair in bounds.windows(2) {
-                assert_eq!(
-                    pair[0].1, pair[1].0,
-                    "{blocks} blocks in {parts}: {bounds:?}"
-                );
-            }
-            for b in &bounds[..parts - 1] {
-                assert!(b.1.unwrap() <= blocks);
-            }
-        }
-        assert_eq!(part_bounds(10, 3, 1), (Some(3), Some(6)));
     }
 
     #[test]
