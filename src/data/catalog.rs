@@ -8,10 +8,11 @@ use std::collections::HashMap;
 
 use tokio_postgres::GenericClient;
 
-use super::chunk::{KeyColumn, Splitter};
+use super::chunk::Splitter;
 use crate::error::{Error, Result};
 use crate::mapping::scope::Scope;
 use crate::pg::quote_qualified;
+use crate::ranges::KeyColumn;
 
 #[derive(Debug, Clone)]
 pub struct Table {

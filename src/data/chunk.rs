@@ -3,11 +3,7 @@
 //! predicates and their ledger form are the shared planner's
 //! ([`crate::ranges`]).
 
-// Split, copy and catalog name the planner's parts as the stage's chunk
-// parts.
-pub use crate::ranges::{
-    ctid_ranges, key_ranges, range_count as chunk_count, split_points, KeyColumn, Range,
-};
+use crate::ranges::KeyColumn;
 
 /// How a table can be cut.
 #[derive(Debug, Clone, PartialEq, Eq)]

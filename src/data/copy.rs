@@ -12,8 +12,8 @@ use futures::{SinkExt, TryStreamExt};
 use tokio_postgres::{Client, Transaction};
 
 use super::catalog::Table;
-use super::chunk::{KeyColumn, Range};
 use crate::pg::{quote_ident, Side};
+use crate::ranges::{KeyColumn, Range};
 
 /// The two statements that move one chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]

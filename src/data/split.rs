@@ -6,9 +6,10 @@
 use tokio_postgres::GenericClient;
 
 use super::catalog::Table;
-use super::chunk::{self, KeyColumn, Range, Splitter};
+use super::chunk::{self, Splitter};
 use crate::error::{Error, Result};
 use crate::pg::{quote_ident, quote_literal};
+use crate::ranges::{self, KeyColumn, Range};
 
 /// Sampled heap blocks wanted per chunk. `TABLESAMPLE SYSTEM` picks whole
 /// blocks, and rows in a block tend to have neighbouring keys, so evenness
@@ -30,12 +31,12 @@ pub async fn ranges(
     table: &Table,
     chunk_bytes: u64,
 ) -> Result<(Splitter, Vec<Range>)> {
-    let n = chunk::chunk_count(table.bytes, chunk_bytes);
+    let n = ranges::range_count(table.bytes, chunk_bytes);
     if n < 2 {
         return Ok((table.splitter.clone(), vec![Range::Whole]));
     }
     let ranges = match &table.splitter {
-        Splitter::Ctid => chunk::ctid_ranges(table.heap_blocks, n),
+        Splitter::Ctid => ranges::ctid_ranges(table.heap_blocks, n),
         Splitter::Key(key) => {
             let (mut sample, blocks) = sample_keys(client, table, key, n).await?;
             // A key scattered over the heap (random uuids) makes every
@@ -46,14 +47,14 @@ pub async fn ranges(
             let correlation = chunk::order_correlation(&blocks);
             if n >= SCATTERED_MIN_CHUNKS && sample.len() >= n * 4 && correlation.abs() < SCATTERED {
                 tracing::info!(table = %table.label(), correlation = format!("{correlation:.2}"), "key scattered over the heap: split by ctid");
-                return Ok((Splitter::Ctid, chunk::ctid_ranges(table.heap_blocks, n)));
+                return Ok((Splitter::Ctid, ranges::ctid_ranges(table.heap_blocks, n)));
             }
             if sample.len() < n * 4 {
                 sample = ordered_keys(client, table, key, n).await?;
             }
-            let points = chunk::split_points(&sample, n);
+            let points = ranges::split_points(&sample, n);
             if strictly_increasing(client, table, key, &points).await? {
-                chunk::key_ranges(points)
+                ranges::key_ranges(points)
             } else {
                 tracing::warn!(table = %table.label(), "split points do not sort back in key order, copying the table as one chunk");
                 vec![Range::Whole]

@@ -44,7 +44,10 @@ pub struct SequenceValue {
 /// Every sequence in scope. Sequences are not
 /// MVCC: `last_value` is the current value, which, read right after the
 /// snapshot was exported, is at least every value the snapshot's rows hold.
-pub async fn sequence_values(client: &impl GenericClient, scope: &Scope) -> Result<Vec<SequenceValue>> {
+pub async fn sequence_values(
+    client: &impl GenericClient,
+    scope: &Scope,
+) -> Result<Vec<SequenceValue>> {
     let rows = client
         .query(
             &format!(
@@ -84,4 +87,3 @@ pub async fn sequence_values(client: &impl GenericClient, scope: &Scope) -> Resu
 fn err(doing: &str, e: &tokio_postgres::Error) -> Error {
     Error::failure(format!("source: {doing}: {}", db_message(e)))
 }
-
