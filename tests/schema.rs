@@ -9,7 +9,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use supamigrate::schema::post_data;
+use supamigrate::ledger::post_data;
 
 fn config(dir: &Path, source: &str, target: &str) {
     std::fs::write(

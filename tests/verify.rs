@@ -358,13 +358,35 @@ fn a_server_that_takes_no_new_connections_ends_verify_after_five_attempts_with_o
     support::psql(&src, rows);
     support::psql(&tgt, rows);
     let dir = support::temp_dir();
-    let child = verify_cmd(&dir, &src, &tgt)
+    let mut child = verify_cmd(&dir, &src, &tgt)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // From the cut on, the target takes no new connection from verify.
-    cut_refusing_new_connections("verify_give_up", &reading("big", ""));
+    // From the cut on, the target takes no new connection from verify. On a
+    // loaded machine the read can end between being seen and being cut; the
+    // next connection verify opens is then refused all the same.
+    let target = support::target_cluster();
+    let seen = reading("big", "");
+    support::wait_until(
+        &target.superuser_url("verify_give_up"),
+        &format!("SELECT count(*) {seen}"),
+        "the table was never read",
+    );
+    target.superuser_psql(
+        "postgres",
+        "ALTER DATABASE verify_give_up CONNECTION LIMIT 0",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while support::psql(
+        &target.superuser_url("verify_give_up"),
+        &format!("SELECT count(pg_terminate_backend(pid)) {seen}"),
+    ) == "0"
+        && child.try_wait().unwrap().is_none()
+    {
+        assert!(std::time::Instant::now() < deadline, "verify never ended");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let out = child.wait_with_output().unwrap();
     support::target_cluster().superuser_psql(
         "postgres",

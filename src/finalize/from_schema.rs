@@ -25,7 +25,7 @@ use crate::sqlrewrite::classify::PostKind;
 /// The run's stored steps, or `None` when the schema stage stored none
 /// (data copied into a schema made elsewhere).
 pub async fn stored_steps(client: &Client, run_id: &str) -> Result<Option<Vec<PostDataStep>>> {
-    let steps = crate::schema::post_data::steps(client, run_id).await?;
+    let steps = crate::ledger::post_data::steps(client, run_id).await?;
     if steps.is_empty() {
         return Ok(None);
     }
@@ -151,9 +151,9 @@ fn key_parts(sql: &str, partitioned: &HashSet<(String, String)>) -> Option<(Stri
     ))
 }
 
-fn convert(step: crate::schema::post_data::PostDataStep) -> PostDataStep {
+fn convert(step: crate::ledger::post_data::PostDataStep) -> PostDataStep {
     let attach = step.sql.contains("ATTACH PARTITION");
-    let kind = match PostKind::parse(&step.kind) {
+    let kind = match step.kind {
         // Attaching a partition's index must follow both indexes (and, for
         // keys, both constraints) in dump order, so it runs in the
         // sequential constraint phase, never among the parallel index builds.
@@ -179,11 +179,11 @@ fn convert(step: crate::schema::post_data::PostDataStep) -> PostDataStep {
 mod tests {
     use super::*;
 
-    fn step(kind: &str, sql: &str) -> crate::schema::post_data::PostDataStep {
-        crate::schema::post_data::PostDataStep {
+    fn step(kind: &str, sql: &str) -> crate::ledger::post_data::PostDataStep {
+        crate::ledger::post_data::PostDataStep {
             id: 1,
             ordinal: 7,
-            kind: kind.to_string(),
+            kind: PostKind::parse(kind),
             object: Some("public.events_pkey".to_string()),
             sql: sql.to_string(),
             done: false,

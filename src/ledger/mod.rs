@@ -13,8 +13,11 @@
 //! next stage, started right after, to be refused), so a new run waits up
 //! to [`LOCK_WAIT`] for the lock before it calls the target busy.
 
+pub mod changes;
+pub mod post_data;
 pub mod sequences;
 mod status;
+pub mod undo;
 
 pub use status::{read_status, Status};
 
@@ -254,4 +257,49 @@ pub(crate) fn db_message(e: &tokio_postgres::Error) -> String {
 
 fn db_err(doing: &str, e: &tokio_postgres::Error) -> Error {
     Error::failure(format!("ledger: {doing}: {}", db_message(e)))
+}
+
+/// The active run whose schema is on the target.
+pub struct AppliedRun {
+    pub run: String,
+    /// False when the schema transaction committed (its undo rows are
+    /// there) but the stage was never marked done: the process stopped in
+    /// between.
+    pub marked_done: bool,
+}
+
+/// The active run whose schema stage is done or whose schema transaction
+/// committed, if there is one.
+pub async fn applied_schema_run(client: &Client) -> Result<Option<AppliedRun>> {
+    let q = |e: tokio_postgres::Error| Error::failure(format!("ledger: {}", db_message(&e)));
+    let has_ledger: bool = client
+        .query_one(
+            "SELECT to_regclass('supamigrate.stage_states') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(q)?
+        .get(0);
+    if !has_ledger {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt(
+            "SELECT r.id, d.done
+               FROM supamigrate.runs r,
+                    LATERAL (SELECT EXISTS (SELECT 1 FROM supamigrate.stage_states s
+                                             WHERE s.run_id = r.id AND s.stage = 'schema'
+                                               AND s.is_current AND s.state = 'done') AS done) d
+              WHERE r.state = 'active'
+                AND (d.done OR EXISTS (SELECT 1 FROM supamigrate.undo_journal u
+                                        WHERE u.run_id = r.id AND u.stage = 'schema'
+                                          AND u.undone_at IS NULL))",
+            &[],
+        )
+        .await
+        .map_err(q)?;
+    Ok(row.map(|r| AppliedRun {
+        run: r.get(0),
+        marked_done: r.get(1),
+    }))
 }

@@ -16,6 +16,7 @@ use tokio_postgres::{Client, Transaction};
 use super::export;
 use super::undo;
 use crate::error::{Error, Result};
+use crate::ledger::post_data::NewStep;
 use crate::ledger::{db_message, Ledger, Stage, StageState};
 use crate::mapping::rules::SchemaRules;
 use crate::pg::{self, Endpoint, Side};
@@ -54,7 +55,7 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
     let mappings = crate::mapping::load(&settings.mapping_files)?;
 
     let tgt = pg::connect(Side::Target, &target).await?;
-    if let Some(applied) = applied_run(&tgt).await? {
+    if let Some(applied) = crate::ledger::applied_schema_run(&tgt).await? {
         if !applied.marked_done {
             // The process stopped between the schema's commit and the done
             // mark; refusing the target as non-empty now would strand it.
@@ -305,100 +306,20 @@ async fn record(
 ) -> Result<(), tokio_postgres::Error> {
     tx.batch_execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
         .await?;
-    let (objects, undos): (Vec<&str>, Vec<&str>) =
-        undo.iter().map(|(o, u)| (o.as_str(), u.as_str())).unzip();
-    // WITH ORDINALITY ... ORDER BY: ids follow the list's order, which
-    // rollback reverses.
-    tx.execute(
-        "INSERT INTO supamigrate.undo_journal (run_id, stage, kind, object, undo)
-         SELECT $1, 'schema', 'target_sql', o, u
-         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(o, u, n) ORDER BY n",
-        &[&run_id, &objects, &undos],
-    )
-    .await?;
-    let steps: Vec<_> = result
+    crate::ledger::undo::record_target_sql(tx, run_id, Stage::Schema, undo).await?;
+    let steps: Vec<NewStep> = result
         .statements
         .iter()
         .filter(|s| is_post_step(s))
+        .map(|s| NewStep {
+            kind: s.post.unwrap_or(PostKind::Other),
+            object: s.object.as_ref().map(ToString::to_string),
+            sql: &s.sql,
+        })
         .collect();
-    let ordinals: Vec<i32> = (0..steps.len()).map(|i| i as i32).collect();
-    let kinds: Vec<&str> = steps
-        .iter()
-        .map(|s| s.post.unwrap_or(PostKind::Other).as_str())
-        .collect();
-    let step_objects: Vec<Option<String>> = steps
-        .iter()
-        .map(|s| s.object.as_ref().map(ToString::to_string))
-        .collect();
-    let sqls: Vec<&str> = steps.iter().map(|s| s.sql.as_str()).collect();
-    tx.execute(
-        "INSERT INTO supamigrate.post_data (run_id, ordinal, kind, object, sql)
-         SELECT $1, o, k, ob, q
-         FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[]) AS t(o, k, ob, q) ORDER BY o",
-        &[&run_id, &ordinals, &kinds, &step_objects, &sqls],
-    )
-    .await?;
-    let c = &result.changes;
-    let rules: Vec<&str> = c.iter().map(|c| c.rule.as_str()).collect();
-    let reasons: Vec<&str> = c.iter().map(|c| c.reason.as_str()).collect();
-    let actions: Vec<&str> = c.iter().map(|c| c.action).collect();
-    let change_objects: Vec<Option<&str>> = c.iter().map(|c| c.object.as_deref()).collect();
-    let originals: Vec<Option<&str>> = c.iter().map(|c| c.original.as_deref()).collect();
-    let news: Vec<Option<&str>> = c.iter().map(|c| c.new.as_deref()).collect();
-    tx.execute(
-        "INSERT INTO supamigrate.schema_changes (run_id, rule, reason, action, object, original, new)
-         SELECT $1, r, re, a, ob, og, nw
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-              WITH ORDINALITY AS t(r, re, a, ob, og, nw, n) ORDER BY n",
-        &[&run_id, &rules, &reasons, &actions, &change_objects, &originals, &news],
-    )
-    .await?;
+    crate::ledger::post_data::record(tx, run_id, &steps).await?;
+    crate::ledger::changes::record(tx, run_id, &result.changes).await?;
     Ok(())
-}
-
-/// The active run whose schema is on the target.
-struct AppliedRun {
-    run: String,
-    /// False when the schema transaction committed (its undo rows are
-    /// there) but the stage was never marked done: the process stopped in
-    /// between.
-    marked_done: bool,
-}
-
-/// The active run whose schema stage is done or whose schema transaction
-/// committed, if there is one.
-async fn applied_run(client: &Client) -> Result<Option<AppliedRun>> {
-    let q = |e: tokio_postgres::Error| Error::failure(format!("ledger: {}", db_message(&e)));
-    let has_ledger: bool = client
-        .query_one(
-            "SELECT to_regclass('supamigrate.stage_states') IS NOT NULL",
-            &[],
-        )
-        .await
-        .map_err(q)?
-        .get(0);
-    if !has_ledger {
-        return Ok(None);
-    }
-    let row = client
-        .query_opt(
-            "SELECT r.id, d.done
-               FROM supamigrate.runs r,
-                    LATERAL (SELECT EXISTS (SELECT 1 FROM supamigrate.stage_states s
-                                             WHERE s.run_id = r.id AND s.stage = 'schema'
-                                               AND s.is_current AND s.state = 'done') AS done) d
-              WHERE r.state = 'active'
-                AND (d.done OR EXISTS (SELECT 1 FROM supamigrate.undo_journal u
-                                        WHERE u.run_id = r.id AND u.stage = 'schema'
-                                          AND u.undone_at IS NULL))",
-            &[],
-        )
-        .await
-        .map_err(q)?;
-    Ok(row.map(|r| AppliedRun {
-        run: r.get(0),
-        marked_done: r.get(1),
-    }))
 }
 
 /// A target that already holds user objects would mix with ours.

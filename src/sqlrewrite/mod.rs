@@ -9,6 +9,7 @@
 //! `scan`, `prelude`, `names`); `assessment` is its summary for `plan`;
 //! `offline` is the `rewrite` command.
 
+pub mod affects;
 pub mod assessment;
 pub mod checks;
 pub mod classify;

@@ -302,10 +302,10 @@ pub fn load_explanations(path: &Path) -> Result<Vec<Explanation>> {
         match action {
             None => out.push(entry),
             Some(action) => out.extend(
-                super::changes::patterns(
+                crate::sqlrewrite::affects::affects(
                     &action,
-                    &entry.object,
-                    super::changes::effect(original.as_deref()),
+                    Some(&entry.object),
+                    original.as_deref(),
                 )
                 .into_iter()
                 .map(|object| Explanation {

@@ -13,7 +13,6 @@
 
 mod canonical;
 mod catalog;
-mod changes;
 mod html;
 mod inventory;
 mod privileges;
@@ -91,9 +90,18 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
     }
     let target = crate::aws::secrets::target_endpoint(settings).await?;
     let mut ledger = Ledger::open(&target, &source.to_string()).await?;
-    rules
-        .changes
-        .extend(changes::from_ledger(ledger.client(), ledger.run_id()).await?);
+    rules.changes.extend(
+        crate::ledger::changes::read(ledger.client(), ledger.run_id())
+            .await?
+            .into_iter()
+            .flat_map(|c| {
+                c.affects.into_iter().map(move |object| Explanation {
+                    object,
+                    rule: c.rule.clone(),
+                    reason: c.reason.clone(),
+                })
+            }),
+    );
     ledger
         .set_stage(Stage::Verify, StageState::Running, serde_json::json!({}))
         .await?;

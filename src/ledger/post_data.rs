@@ -1,24 +1,24 @@
-//! Post-data statements in the ledger: what `schema` stores and `finalize`
-//! (or the data stage) applies after the rows are in. Each step is applied
+//! Post-data statements in the ledger (`supamigrate.post_data`): what
+//! `schema` stores and `finalize` applies after the rows are in. Each step is applied
 //! in its own transaction together with its `done` mark, so a crash leaves
 //! a step fully applied and marked, or neither.
 //!
-//! Touches: target ledger tables `post_data` (and the objects the steps
+//! Touches: target ledger table `post_data` (and the objects the steps
 //! create, when applied).
 
 use serde::Serialize;
-use tokio_postgres::{Client, GenericClient};
+use tokio_postgres::{Client, GenericClient, Transaction};
 
+use super::{db_message, Ledger};
 use crate::error::{Error, Result};
-use crate::ledger::{db_message, Ledger};
+use crate::sqlrewrite::classify::PostKind;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PostDataStep {
     pub id: i64,
     /// Dump order: steps of one kind must run in this order.
     pub ordinal: i32,
-    /// `index`, `constraint`, `foreign_key`, `trigger`, `policy` or `other`.
-    pub kind: String,
+    pub kind: PostKind,
     pub object: Option<String>,
     pub sql: String,
     pub done: bool,
@@ -48,12 +48,40 @@ pub async fn steps(client: &Client, run_id: &str) -> Result<Vec<PostDataStep>> {
         .map(|r| PostDataStep {
             id: r.get(0),
             ordinal: r.get(1),
-            kind: r.get(2),
+            kind: PostKind::parse(r.get(2)),
             object: r.get(3),
             sql: r.get(4),
             done: r.get(5),
         })
         .collect())
+}
+
+/// A step as the schema stage stores it.
+pub struct NewStep<'a> {
+    pub kind: PostKind,
+    pub object: Option<String>,
+    pub sql: &'a str,
+}
+
+/// Stores the run's steps in `tx`, the schema stage's transaction; their
+/// order is dump order.
+pub async fn record(
+    tx: &Transaction<'_>,
+    run_id: &str,
+    steps: &[NewStep<'_>],
+) -> Result<(), tokio_postgres::Error> {
+    let ordinals: Vec<i32> = (0..steps.len()).map(|i| i as i32).collect();
+    let kinds: Vec<&str> = steps.iter().map(|s| s.kind.as_str()).collect();
+    let objects: Vec<Option<&str>> = steps.iter().map(|s| s.object.as_deref()).collect();
+    let sqls: Vec<&str> = steps.iter().map(|s| s.sql).collect();
+    tx.execute(
+        "INSERT INTO supamigrate.post_data (run_id, ordinal, kind, object, sql)
+         SELECT $1, o, k, ob, q
+         FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[]) AS t(o, k, ob, q) ORDER BY o",
+        &[&run_id, &ordinals, &kinds, &objects, &sqls],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Marks a step done; call inside the transaction that applied it.
@@ -76,7 +104,7 @@ pub async fn apply_pending(client: &mut Client, run_id: &str) -> Result<usize> {
         let fail = |e: tokio_postgres::Error| {
             Error::failure(format!(
                 "post-data {} {}: {}",
-                step.kind,
+                step.kind.as_str(),
                 step.object.as_deref().unwrap_or("statement"),
                 db_message(&e)
             ))

@@ -1,47 +1,20 @@
-//! The schema stage's change list (`supamigrate.schema_changes`) as
-//! explanations for schema differences, so that `verify` after `schema`
-//! needs no `--changes` file: every difference the rewrite made on purpose
-//! is reported with its rule, and anything else still fails.
-//!
-//! Touches: target ledger, read only.
+//! What a schema change accounts for in verify's inventory: the inventory
+//! names (and `*` patterns) of the objects a rule's change dropped, changed
+//! or added, judged from the label and the dump statement it changed. The
+//! schema stage records this with each change; verify reads it back and
+//! uses it for `--changes` files too.
 
 use pg_query::protobuf::{node::Node as N, AlterTableType, Node};
-use tokio_postgres::Client;
 
-use super::inventory::Explanation;
-use crate::error::{Error, Result};
-use crate::ledger::db_message;
-use crate::sqlrewrite::classify::classify;
+use super::classify::classify;
 
-pub async fn from_ledger(client: &Client, run_id: &str) -> Result<Vec<Explanation>> {
-    let err = |e: tokio_postgres::Error| {
-        Error::failure(format!(
-            "ledger: reading schema changes: {}",
-            db_message(&e)
-        ))
-    };
-    let rows = client
-        .query(
-            "SELECT rule, reason, action, object, original FROM supamigrate.schema_changes
-             WHERE run_id = $1 AND object IS NOT NULL ORDER BY id",
-            &[&run_id],
-        )
-        .await
-        .map_err(err)?;
-    Ok(rows
-        .iter()
-        .flat_map(|r| {
-            let (rule, reason, action, object): (String, String, String, String) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
-            patterns(&action, &object, effect(r.get(4)))
-                .into_iter()
-                .map(move |object| Explanation {
-                    object,
-                    rule: rule.clone(),
-                    reason: reason.clone(),
-                })
-        })
-        .collect())
+/// The inventory names a change with `action` to `object` accounts for;
+/// empty for changes that alter nothing the inventory shows.
+pub fn affects(action: &str, object: Option<&str>, original: Option<&str>) -> Vec<String> {
+    match object {
+        Some(object) => patterns(action, object, effect(original)),
+        None => Vec::new(),
+    }
 }
 
 /// What a change did to what the inventory shows, judged from the dump
@@ -83,7 +56,7 @@ pub fn effect(original: Option<&str>) -> Effect {
     }
 }
 
-/// Statement kinds (`schema::classify`) that change nothing the
+/// Statement kinds (`classify`) that change nothing the
 /// inventory shows.
 const INVISIBLE: &[&str] = &[
     "alter_owner",
