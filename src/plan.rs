@@ -263,8 +263,7 @@ async fn inspect_target(settings: &Settings) -> Result<TargetInfo> {
             "SELECT current_setting('server_version'), pg_database_size(current_database()),
                     r.rolsuper, r.rolcreatedb, r.rolcreaterole,
                     coalesce((SELECT pg_has_role(current_user, s.oid, 'MEMBER')
-                              FROM pg_roles s WHERE s.rolname = 'rds_superuser'), false),
-                    to_regclass('supamigrate.runs') IS NOT NULL
+                              FROM pg_roles s WHERE s.rolname = 'rds_superuser'), false)
              FROM pg_roles r WHERE r.rolname = current_user",
             &[],
         )
@@ -290,7 +289,7 @@ async fn inspect_target(settings: &Settings) -> Result<TargetInfo> {
         createrole: row.get(4),
         rds_superuser: row.get(5),
         tables,
-        ledger: row.get(6),
+        ledger: crate::ledger::exists(&client).await.map_err(q)?,
     })
 }
 

@@ -51,7 +51,11 @@ async fn migrates_locks_and_survives_a_rerun() {
         .unwrap();
     assert_eq!(again.run_id(), run);
     assert_eq!(
-        again.stage_state(Stage::Data).await.unwrap().as_deref(),
+        again
+            .stage_state(Stage::Data)
+            .await
+            .unwrap()
+            .map(StageState::as_str),
         Some("done")
     );
     drop(again);

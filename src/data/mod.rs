@@ -21,7 +21,6 @@ pub mod chunk;
 pub mod copy;
 pub mod snapshot;
 pub mod split;
-pub mod store;
 pub mod worker;
 
 use std::collections::{HashMap, VecDeque};
@@ -33,7 +32,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Stage, StageState};
+use crate::ledger::{chunks, Ledger, Stage, StageState};
 use crate::mapping::scope::Scope;
 use crate::pg::{self, Endpoint, Side};
 use crate::progress::{self, Progress};
@@ -137,15 +136,15 @@ async fn copy_all(
         tracing::warn!(table = %s, "no such table on the target, not copied");
     }
 
-    if !store::is_planned(ledger.client(), &run_id).await? {
+    if !chunks::is_planned(ledger.client(), &run_id).await? {
         plan(settings, &coordinator, target, &run_id, &tables).await?;
     }
     let restarted = {
         let mut client = pg::connect(Side::Target, target).await?;
-        store::restart_ctid_tables(&mut client, &run_id).await?
+        restart_ctid_tables(&mut client, &run_id).await?
     };
     for t in &restarted {
-        tracing::warn!(table = %t, note = store::CTID_NOTE, "restarting table whole");
+        tracing::warn!(table = %t, note = chunks::CTID_NOTE, "restarting table whole");
     }
 
     let by_name: HashMap<(String, String), Arc<Table>> = tables
@@ -153,7 +152,7 @@ async fn copy_all(
         .map(|t| ((t.schema.clone(), t.name.clone()), Arc::new(t)))
         .collect();
     let mut jobs = Vec::new();
-    for chunk in store::pending(ledger.client(), &run_id).await? {
+    for chunk in chunks::pending(ledger.client(), &run_id).await? {
         let table = by_name
             .get(&(chunk.schema.clone(), chunk.table.clone()))
             .ok_or_else(|| {
@@ -195,7 +194,7 @@ async fn copy_all(
     if interrupted {
         return Ok(None);
     }
-    let (done, all, rows, bytes) = store::totals(ledger.client(), &run_id).await?;
+    let (done, all, rows, bytes) = chunks::totals(ledger.client(), &run_id).await?;
     Ok(Some(Summary {
         ok: done == all,
         run: run_id,
@@ -324,7 +323,7 @@ async fn plan(
         let (splitter, ranges) =
             split::ranges(coordinator.client(), t, settings.copy.chunk_bytes).await?;
         if matches!(splitter, Splitter::Ctid) && ranges.len() > 1 {
-            tracing::info!(table = %t.label(), chunks = ranges.len(), note = store::CTID_NOTE, "split by ctid");
+            tracing::info!(table = %t.label(), chunks = ranges.len(), note = chunks::CTID_NOTE, "split by ctid");
         }
         plan.push((
             Table {
@@ -335,13 +334,25 @@ async fn plan(
         ));
     }
     chunk::largest_first(&mut plan, |(t, _)| (t.bytes, t.label()));
+    let planned: Vec<chunks::PlannedTable> = plan
+        .iter()
+        .map(|(t, ranges)| chunks::PlannedTable {
+            schema: &t.schema,
+            table: &t.name,
+            key: match &t.splitter {
+                Splitter::Key(k) => Some(k),
+                Splitter::Ctid => None,
+            },
+            ranges,
+        })
+        .collect();
     let tx = client.transaction().await.map_err(|e| {
         Error::failure(format!(
             "ledger: writing the chunk plan: {}",
             crate::ledger::db_message(&e)
         ))
     })?;
-    store::insert_plan(&tx, run_id, &plan).await?;
+    chunks::insert_plan(&tx, run_id, &planned).await?;
     tx.commit().await.map_err(|e| {
         Error::failure(format!(
             "ledger: writing the chunk plan: {}",
@@ -373,4 +384,33 @@ fn estimate_bytes(jobs: &[Job]) -> u64 {
         .filter(|j| seen.insert(j.table.label()))
         .map(|j| j.table.bytes)
         .sum()
+}
+
+/// Ctid-split tables that were partly copied before an interruption: their
+/// done chunks came from another snapshot, so each is emptied and its chunks
+/// set back to pending, in one transaction per table. Returns their names.
+async fn restart_ctid_tables(
+    client: &mut tokio_postgres::Client,
+    run_id: &str,
+) -> Result<Vec<String>> {
+    let mut restarted = Vec::new();
+    for (schema, table) in chunks::ctid_tables_to_restart(client, run_id).await? {
+        let failed = |e: tokio_postgres::Error| {
+            Error::failure(format!(
+                "target: emptying {schema}.{table} to restart it: {}",
+                crate::ledger::db_message(&e)
+            ))
+        };
+        let tx = client.transaction().await.map_err(failed)?;
+        tx.batch_execute(&format!(
+            "TRUNCATE ONLY {}",
+            pg::quote_qualified(&schema, &table)
+        ))
+        .await
+        .map_err(failed)?;
+        chunks::restart_table(&tx, run_id, &schema, &table).await?;
+        tx.commit().await.map_err(failed)?;
+        restarted.push(format!("{schema}.{table}"));
+    }
+    Ok(restarted)
 }

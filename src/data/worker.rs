@@ -18,8 +18,8 @@ use deadpool_postgres::{Object, Pool};
 use super::catalog::Table;
 use super::copy::{self, Moved};
 use super::snapshot;
-use super::store::{self, Pending};
 use crate::error::{Error, Result};
+use crate::ledger::chunks::{self, Pending};
 use crate::ledger::db_message;
 use crate::pg::retry::{backoff, is_transient, MAX_ATTEMPTS};
 use crate::pg::Side;
@@ -97,7 +97,7 @@ async fn copy_with_retries(shared: &Shared, job: &Job) -> Result<()> {
                 if let Ok(client) = shared.target.get().await {
                     // Best effort: the ledger note is for the operator, the
                     // retry does not depend on it.
-                    let _ = store::record_attempt(&**client, job.chunk.id, &text).await;
+                    let _ = chunks::record_attempt(&**client, job.chunk.id, &text).await;
                 }
                 if !f.transient || attempt >= MAX_ATTEMPTS {
                     let tries = if f.transient {
@@ -190,7 +190,7 @@ async fn copy_on(
     })
     .await
     .map_err(|(side, e)| failure(side, &e))?;
-    let marked = store::mark_done(&tx, job.chunk.id, moved.rows, moved.bytes)
+    let marked = chunks::mark_done(&tx, job.chunk.id, moved.rows, moved.bytes)
         .await
         .map_err(|e| failure(Side::Target, &e))?;
     if !marked {

@@ -145,7 +145,8 @@ async fn run_steps(
     all.extend(sequence_steps(ledger, source, scope, &run_id).await?);
     all.extend(derived_steps(ledger.client(), scope).await?);
 
-    let done: HashSet<(String, String)> = steps::done(ledger.client(), &run_id).await?;
+    let done: HashSet<(String, String)> =
+        crate::ledger::finalize_steps::done(ledger.client(), &run_id).await?;
     let (todo, skipped): (Vec<_>, Vec<_>) = all
         .into_iter()
         .partition(|s| !done.contains(&(s.kind.as_str().to_string(), s.object.clone())));

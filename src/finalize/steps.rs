@@ -1,35 +1,13 @@
-//! Running one finalize step with its ledger row in one target transaction,
-//! and reading which steps are done.
+//! Running one finalize step with its ledger row in one target transaction.
 //!
 //! Touches: target (the step's statement), target `supamigrate.finalize_steps`.
-
-use std::collections::HashSet;
 
 use deadpool_postgres::Pool;
 use tokio_postgres::Client;
 
 use super::PostDataStep;
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
-use crate::pg::quote_escaped_literal;
-
-pub async fn done(client: &Client, run_id: &str) -> Result<HashSet<(String, String)>> {
-    Ok(client
-        .query(
-            "SELECT kind, object FROM supamigrate.finalize_steps WHERE run_id = $1",
-            &[&run_id],
-        )
-        .await
-        .map_err(|e| {
-            Error::failure(format!(
-                "ledger: reading finalize steps: {}",
-                db_message(&e)
-            ))
-        })?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect())
-}
+use crate::ledger::{db_message, finalize_steps};
 
 /// Runs a step and records it in one transaction sent as one message: a
 /// schema of thousands of tables has thousands of steps, and each round
@@ -43,17 +21,12 @@ pub async fn execute(pool: &Pool, run_id: &str, step: &PostDataStep) -> Result<(
     let client: &Client = &obj;
     // Index builds and refreshes run as long as they need; more memory for
     // sorts makes index builds markedly faster. The newline before the `;`
-    // ends a trailing line comment in the step's SQL; the literals are
-    // escape strings because the message is lexed whole before it runs.
+    // ends a trailing line comment in the step's SQL.
     let batch = format!(
         "BEGIN;\nSET LOCAL statement_timeout = 0;\nSET LOCAL maintenance_work_mem = '256MB';\n{}\n;\n\
-         INSERT INTO supamigrate.finalize_steps (run_id, kind, object, sql) VALUES ({}, {}, {}, {});\n\
-         COMMIT;",
+         {}\nCOMMIT;",
         step.sql,
-        quote_escaped_literal(run_id),
-        quote_escaped_literal(step.kind.as_str()),
-        quote_escaped_literal(&step.object),
-        quote_escaped_literal(&step.sql)
+        finalize_steps::record_sql(run_id, step.kind.as_str(), &step.object, &step.sql)
     );
     match client.batch_execute(&batch).await {
         Ok(()) => {

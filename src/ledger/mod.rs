@@ -14,10 +14,14 @@
 //! to [`LOCK_WAIT`] for the lock before it calls the target busy.
 
 pub mod changes;
+pub mod chunks;
+pub mod finalize_steps;
+pub mod objects;
 pub mod post_data;
 pub mod sequences;
 mod status;
 pub mod undo;
+pub mod verifications;
 
 pub use status::{read_status, Status};
 
@@ -77,6 +81,17 @@ pub enum StageState {
 }
 
 impl StageState {
+    pub fn parse(s: &str) -> Option<StageState> {
+        [
+            StageState::Running,
+            StageState::Done,
+            StageState::Failed,
+            StageState::Interrupted,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             StageState::Running => "running",
@@ -188,7 +203,7 @@ impl Ledger {
             .map_err(|e| db_err("recording stage state", &e))
     }
 
-    pub async fn stage_state(&self, stage: Stage) -> Result<Option<String>> {
+    pub async fn stage_state(&self, stage: Stage) -> Result<Option<StageState>> {
         Ok(self
             .client
             .query_opt(
@@ -198,7 +213,7 @@ impl Ledger {
             )
             .await
             .map_err(|e| db_err("reading stage state", &e))?
-            .map(|r| r.get(0)))
+            .and_then(|r| StageState::parse(r.get(0))))
     }
 }
 
@@ -253,6 +268,14 @@ async fn active_run(client: &Client, source_label: &str) -> Result<String> {
 pub(crate) fn db_message(e: &tokio_postgres::Error) -> String {
     e.as_db_error()
         .map_or_else(|| e.to_string(), |d| d.message().to_string())
+}
+
+/// Whether the target holds a ledger at all (read without creating one).
+pub async fn exists(client: &Client) -> Result<bool, tokio_postgres::Error> {
+    client
+        .query_one("SELECT to_regclass('supamigrate.runs') IS NOT NULL", &[])
+        .await
+        .map(|r| r.get(0))
 }
 
 fn db_err(doing: &str, e: &tokio_postgres::Error) -> Error {

@@ -69,8 +69,14 @@ impl Scope {
     }
 
     /// `None` when the schema is ours, else why not.
+    /// A system schema: the server's own catalogs or our ledger, on every
+    /// server whatever the rules say.
+    pub fn is_system(schema: &str) -> bool {
+        schema.starts_with(SYSTEM_PREFIX) || SYSTEM_EXACT.contains(&schema)
+    }
+
     pub fn excludes(&self, schema: &str) -> Option<Excluded> {
-        if schema.starts_with(SYSTEM_PREFIX) || SYSTEM_EXACT.contains(&schema) {
+        if Scope::is_system(schema) {
             return Some(Excluded::System);
         }
         let d = self

@@ -349,9 +349,7 @@ pub fn bodies(node: &Node) -> Vec<String> {
         .collect()
 }
 
+/// A schema every target has before we create anything.
 pub fn builtin_schema(s: &str) -> bool {
-    matches!(
-        s,
-        "pg_catalog" | "public" | "information_schema" | "pg_toast"
-    )
+    s == "public" || crate::mapping::scope::Scope::is_system(s)
 }

@@ -155,7 +155,7 @@ async fn verify(
         catalog::tables(&src.client, Side::Source, &rules.scope),
         catalog::tables(&tgt.client, Side::Target, &rules.scope)
     )?;
-    let chunks = ranges::data_chunks(&tgt.client, run).await?;
+    let chunks = crate::ledger::chunks::key_ranges(&tgt.client, run).await?;
     let mut works = Vec::new();
     // Each work's source table, by the same index.
     let mut sources = Vec::new();
@@ -379,7 +379,7 @@ fn plan_table(src: &Table, tgt: &Table, chunk_bytes: u64) -> TableWork {
 /// of the table: fewer, larger ranges cost less there.
 async fn key_ranges(
     src: &tokio_postgres::Client,
-    chunks: &ranges::DataChunks,
+    chunks: &crate::ledger::chunks::KeyRanges,
     table: &Table,
     work: &TableWork,
     settings: &Settings,
@@ -458,27 +458,16 @@ async fn record(ledger: &Ledger, outcome: &Outcome) -> Result<i64> {
             .map(|d| d.with_timezone(&Utc))
             .map_err(|e| Error::failure(format!("verify report time `{s}`: {e}")))
     };
-    let row = ledger
-        .client()
-        .query_one(
-            "INSERT INTO supamigrate.verifications
-                 (run_id, started_at, finished_at, ok, report_dir, report)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            &[
-                &ledger.run_id(),
-                &parse(&r.started_at)?,
-                &parse(&r.finished_at)?,
-                &r.ok,
-                &outcome.dir.display().to_string(),
-                &json,
-            ],
-        )
-        .await
-        .map_err(|e| {
-            Error::failure(format!(
-                "ledger: recording the verification: {}",
-                crate::ledger::db_message(&e)
-            ))
-        })?;
-    Ok(row.get(0))
+    let dir = outcome.dir.display().to_string();
+    crate::ledger::verifications::record(
+        ledger,
+        &crate::ledger::verifications::Verification {
+            started_at: parse(&r.started_at)?,
+            finished_at: parse(&r.finished_at)?,
+            ok: r.ok,
+            report_dir: &dir,
+            report: &json,
+        },
+    )
+    .await
 }

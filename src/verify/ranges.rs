@@ -13,15 +13,13 @@
 //! serves each range), else in `COLLATE "C"` on both sides, so that the two
 //! servers put every key into the same range.
 
-use std::collections::HashMap;
-
 use futures::{pin_mut, StreamExt};
-use serde::Deserialize;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use super::canonical::{decode_fields, LineSplitter};
 use super::catalog::{catalog_err, Table};
 use crate::error::Result;
+use crate::ledger::chunks::KeyRange;
 use crate::pg::{quote_ident, quote_literal, quote_qualified, Side};
 // The stage (mod, table) names the range type as verify's own ranges' type.
 pub use crate::ranges::Range;
@@ -125,35 +123,12 @@ pub fn range_count(bytes: i64, chunk_bytes: u64) -> usize {
     planner::range_count(bytes, chunk_bytes).min(MAX_RANGES)
 }
 
-/// The data stage's `key_range` chunks of this run, by table, in order:
-/// one query for all tables. Each is the chunk's whole row as JSON, so this
-/// reads whatever columns the data stage's ledger migrations added without
-/// depending on them.
-pub async fn data_chunks(target: &Client, run: &str) -> Result<DataChunks> {
-    let rows = target
-        .query(
-            "SELECT c.schema_name, c.table_name, to_jsonb(c) FROM supamigrate.chunks AS c
-             WHERE c.run_id = $1 AND c.kind = 'key_range'
-             ORDER BY c.schema_name, c.table_name, c.ordinal",
-            &[&run],
-        )
-        .await
-        .map_err(|e| catalog_err(Side::Target, "reading the data stage's chunks", &e))?;
-    let mut out = DataChunks::new();
-    for r in rows {
-        out.entry((r.get(0), r.get(1))).or_default().push(r.get(2));
-    }
-    Ok(out)
-}
-
-/// Chunk rows by (schema, table).
-pub type DataChunks = HashMap<(String, String), Vec<serde_json::Value>>;
-
-/// Split points from a table's `key_range` chunks (from [`data_chunks`]),
-/// when they were cut on the same key. `None` when there is nothing to reuse.
+/// Split points from a table's `key_range` chunks (from
+/// [`crate::ledger::chunks::key_ranges`]), when they were cut on the same key. `None` when
+/// there is nothing to reuse.
 pub async fn from_chunks(
     source: &Client,
-    chunks: Option<&[serde_json::Value]>,
+    chunks: Option<&[Option<KeyRange>]>,
     key: &[KeyCol],
 ) -> Result<Option<Vec<Range>>> {
     let Some(chunks) = chunks else {
@@ -162,7 +137,7 @@ pub async fn from_chunks(
     let names: Vec<&str> = key.iter().map(|k| k.name.as_str()).collect();
     let mut points = Vec::new();
     for chunk in chunks {
-        match chunk_points(chunk, &names) {
+        match chunk_points(chunk.as_ref(), &names) {
             Some(p) => points.extend(p),
             None => return Ok(None),
         }
@@ -173,27 +148,17 @@ pub async fn from_chunks(
     Ok(Some(key_ranges(sort_points(source, key, points).await?)))
 }
 
-/// What verify reads of a data stage's chunk row.
-#[derive(Deserialize)]
-struct DataChunk {
-    /// The key the range was cut on. Where the row does not say (NULL), its
-    /// bounds are taken as cut on verify's key if their width matches.
-    key_columns: Option<Vec<String>>,
-    #[serde(flatten)]
-    range: Range,
-}
-
 /// The bounds of one chunk row, or `None` if it was cut on another key or
 /// is not a key range this version reads.
-fn chunk_points(chunk: &serde_json::Value, key: &[&str]) -> Option<Vec<Vec<String>>> {
-    let chunk = DataChunk::deserialize(chunk).ok()?;
-    if chunk.key_columns.is_some_and(|cols| cols != key) {
+fn chunk_points(chunk: Option<&KeyRange>, key: &[&str]) -> Option<Vec<Vec<String>>> {
+    let chunk = chunk?;
+    if chunk.key_columns.as_ref().is_some_and(|cols| cols != key) {
         return None;
     }
-    let Range::Key { lo, hi } = chunk.range else {
+    let Range::Key { lo, hi } = &chunk.range else {
         return None;
     };
-    let bounds: Vec<Vec<String>> = lo.into_iter().chain(hi).collect();
+    let bounds: Vec<Vec<String>> = lo.iter().chain(hi).cloned().collect();
     bounds
         .iter()
         .all(|b| b.len() == key.len())
@@ -354,25 +319,46 @@ mod tests {
 
     #[test]
     fn chunk_bounds_are_read_only_for_the_same_key() {
-        let chunk = serde_json::json!({
-            "kind": "key_range", "key_columns": ["tenant", "id"],
-            "range_lo": ["a", "1"], "range_hi": null
-        });
+        let read = |kind: &str, cols: Option<&[&str]>, lo: serde_json::Value, hi| {
+            crate::ranges::Range::from_ledger(kind, Some(&lo), Some(&hi)).map(|range| KeyRange {
+                key_columns: cols.map(|c| c.iter().map(|s| s.to_string()).collect()),
+                range,
+            })
+        };
+        let chunk = read(
+            "key_range",
+            Some(&["tenant", "id"]),
+            serde_json::json!(["a", "1"]),
+            serde_json::Value::Null,
+        );
         assert_eq!(
-            chunk_points(&chunk, &["tenant", "id"]),
+            chunk_points(chunk.as_ref(), &["tenant", "id"]),
             Some(vec![vec!["a".to_string(), "1".to_string()]])
         );
-        assert_eq!(chunk_points(&chunk, &["id"]), None);
-        let no_names = serde_json::json!({
-            "kind": "key_range", "key_columns": null, "range_lo": ["5"], "range_hi": ["9"]
-        });
-        assert_eq!(chunk_points(&no_names, &["id"]).unwrap().len(), 2);
+        assert_eq!(chunk_points(chunk.as_ref(), &["id"]), None);
+        let no_names = read(
+            "key_range",
+            None,
+            serde_json::json!(["5"]),
+            serde_json::json!(["9"]),
+        );
+        assert_eq!(chunk_points(no_names.as_ref(), &["id"]).unwrap().len(), 2);
         // One value per key column, or the chunk was cut on another key.
-        assert_eq!(chunk_points(&no_names, &["tenant", "id"]), None);
-        let ctid_like = serde_json::json!({ "kind": "key_range", "range_lo": 5, "range_hi": 9 });
-        assert_eq!(chunk_points(&ctid_like, &["id"]), None);
-        let ctid = serde_json::json!({ "kind": "ctid_range", "range_lo": 5, "range_hi": 9 });
-        assert_eq!(chunk_points(&ctid, &["id"]), None);
+        assert_eq!(chunk_points(no_names.as_ref(), &["tenant", "id"]), None);
+        let ctid_like = read(
+            "key_range",
+            None,
+            serde_json::json!(5),
+            serde_json::json!(9),
+        );
+        assert_eq!(chunk_points(ctid_like.as_ref(), &["id"]), None);
+        let ctid = read(
+            "ctid_range",
+            None,
+            serde_json::json!(5),
+            serde_json::json!(9),
+        );
+        assert_eq!(chunk_points(ctid.as_ref(), &["id"]), None);
     }
 
     #[test]

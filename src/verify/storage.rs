@@ -94,7 +94,7 @@ pub async fn check(
         Some((schema, table)) => metadata_rows(target, schema, table).await?,
         None => HashMap::new(),
     };
-    let ledger_sums = ledger_checksums(target).await?;
+    let ledger_sums = crate::ledger::objects::checksums(target).await?;
 
     // What S3 holds under every mapped prefix, listed once per bucket.
     let mut listed: BTreeMap<(String, String), HashMap<String, i64>> = BTreeMap::new();
@@ -302,21 +302,6 @@ async fn metadata_rows(
                 },
             )
         })
-        .collect())
-}
-
-async fn ledger_checksums(target: &Client) -> Result<HashMap<(String, String), String>> {
-    let rows = target
-        .query(
-            "SELECT target_bucket, target_key, checksum FROM supamigrate.objects
-             WHERE state = 'done' AND checksum IS NOT NULL",
-            &[],
-        )
-        .await
-        .map_err(|e| catalog_err(Side::Target, "reading the ledger's objects", &e))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
         .collect())
 }
 

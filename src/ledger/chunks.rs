@@ -1,17 +1,16 @@
 //! The data stage's rows in the ledger: the chunk plan, which chunks are
-//! still pending, and each chunk's done mark (written inside the chunk's own
-//! target transaction by the worker).
+//! still pending, each chunk's done mark (written inside the chunk's own
+//! target transaction by the worker), and the key ranges verify reuses.
 //!
-//! Touches: target `supamigrate.chunks`, and target tables split by ctid
-//! (emptied when they restart whole).
+//! Touches: target `supamigrate.chunks`.
+
+use std::collections::HashMap;
 
 use serde_json::Value;
-use tokio_postgres::{Client, GenericClient};
+use tokio_postgres::{Client, GenericClient, Transaction};
 
-use super::catalog::Table;
-use super::chunk::Splitter;
+use super::db_message;
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
 use crate::ranges::{KeyColumn, Range};
 
 pub const CTID_NOTE: &str = "split by ctid (no usable key, or a key scattered over the heap): ctid ranges do not survive a new snapshot, so this table restarts whole after an interruption";
@@ -39,11 +38,19 @@ pub async fn is_planned(client: &Client, run_id: &str) -> Result<bool> {
         .map_err(|e| err("reading the chunk plan", &e))
 }
 
+/// One table's planned chunks: cut on `key`, or by ctid when `None`.
+pub struct PlannedTable<'a> {
+    pub schema: &'a str,
+    pub table: &'a str,
+    pub key: Option<&'a [KeyColumn]>,
+    pub ranges: &'a [Range],
+}
+
 /// Writes the whole plan; the caller's transaction makes it all or nothing.
 pub async fn insert_plan(
     client: &impl GenericClient,
     run_id: &str,
-    plan: &[(Table, Vec<Range>)],
+    plan: &[PlannedTable<'_>],
 ) -> Result<()> {
     let stmt = client
         .prepare(
@@ -54,17 +61,16 @@ pub async fn insert_plan(
         )
         .await
         .map_err(|e| err("writing the chunk plan", &e))?;
-    for (table, ranges) in plan {
-        let (names, types): (Vec<String>, Vec<String>) = match &table.splitter {
-            Splitter::Key(k) => k
-                .iter()
-                .map(|c| (c.name.clone(), c.type_name.clone()))
-                .unzip(),
-            Splitter::Ctid => (Vec::new(), Vec::new()),
+    for t in plan {
+        let (names, types): (Option<Vec<&str>>, Option<Vec<&str>>) = match t.key {
+            Some(k) => (
+                Some(k.iter().map(|c| c.name.as_str()).collect()),
+                Some(k.iter().map(|c| c.type_name.as_str()).collect()),
+            ),
+            None => (None, None),
         };
-        let is_key = matches!(table.splitter, Splitter::Key(_));
-        let note = (!is_key && ranges.len() > 1).then_some(CTID_NOTE);
-        for (ordinal, range) in ranges.iter().enumerate() {
+        let note = (t.key.is_none() && t.ranges.len() > 1).then_some(CTID_NOTE);
+        for (ordinal, range) in t.ranges.iter().enumerate() {
             let (lo, hi) = range.ledger_bounds();
             let ordinal = i32::try_from(ordinal).unwrap_or(i32::MAX);
             client
@@ -72,14 +78,14 @@ pub async fn insert_plan(
                     &stmt,
                     &[
                         &run_id,
-                        &table.schema,
-                        &table.name,
+                        &t.schema,
+                        &t.table,
                         &ordinal,
                         &range.kind(),
                         &lo,
                         &hi,
-                        &is_key.then_some(&names),
-                        &is_key.then_some(&types),
+                        &names,
+                        &types,
                         &note,
                     ],
                 )
@@ -91,9 +97,11 @@ pub async fn insert_plan(
 }
 
 /// Ctid-split tables that were partly copied before an interruption: their
-/// done chunks came from another snapshot, so the table is emptied and every
-/// chunk set back to pending, in one transaction. Returns their names.
-pub async fn restart_ctid_tables(client: &mut Client, run_id: &str) -> Result<Vec<String>> {
+/// done chunks came from another snapshot, so the table must restart whole.
+pub async fn ctid_tables_to_restart(
+    client: &Client,
+    run_id: &str,
+) -> Result<Vec<(String, String)>> {
     let rows = client
         .query(
             "SELECT schema_name, table_name FROM supamigrate.chunks
@@ -104,39 +112,27 @@ pub async fn restart_ctid_tables(client: &mut Client, run_id: &str) -> Result<Ve
         )
         .await
         .map_err(|e| err("reading the chunk plan", &e))?;
-    let mut restarted = Vec::new();
-    for row in rows {
-        let (schema, table): (String, String) = (row.get(0), row.get(1));
-        let tx = client
-            .transaction()
-            .await
-            .map_err(|e| err("restarting a ctid table", &e))?;
-        tx.batch_execute(&format!(
-            "TRUNCATE ONLY {}",
-            crate::pg::quote_qualified(&schema, &table)
-        ))
-        .await
-        .map_err(|e| {
-            Error::failure(format!(
-                "target: emptying {schema}.{table} to restart it: {}",
-                db_message(&e)
-            ))
-        })?;
-        tx.execute(
-            "UPDATE supamigrate.chunks
-             SET state = 'pending', rows = NULL, bytes = NULL, updated_at = clock_timestamp(),
-                 note = $4 || ' (restarted whole at ' || clock_timestamp() || ')'
-             WHERE run_id = $1 AND schema_name = $2 AND table_name = $3",
-            &[&run_id, &schema, &table, &CTID_NOTE],
-        )
-        .await
-        .map_err(|e| err("restarting a ctid table", &e))?;
-        tx.commit()
-            .await
-            .map_err(|e| err("restarting a ctid table", &e))?;
-        restarted.push(format!("{schema}.{table}"));
-    }
-    Ok(restarted)
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Sets every chunk of a table back to pending, inside the transaction that
+/// empties the table.
+pub async fn restart_table(
+    tx: &Transaction<'_>,
+    run_id: &str,
+    schema: &str,
+    table: &str,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE supamigrate.chunks
+         SET state = 'pending', rows = NULL, bytes = NULL, updated_at = clock_timestamp(),
+             note = $4 || ' (restarted whole at ' || clock_timestamp() || ')'
+         WHERE run_id = $1 AND schema_name = $2 AND table_name = $3",
+        &[&run_id, &schema, &table, &CTID_NOTE],
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| err("restarting a ctid table", &e))
 }
 
 pub async fn pending(client: &Client, run_id: &str) -> Result<Vec<Pending>> {
@@ -227,6 +223,44 @@ pub async fn record_attempt(client: &impl GenericClient, id: i64, error: &str) -
         .await
         .map(|_| ())
         .map_err(|e| err("recording a failed attempt", &e))
+}
+
+/// The `key_range` chunks of a run, by (schema, table), in order. One query
+/// for all tables.
+pub async fn key_ranges(client: &Client, run_id: &str) -> Result<KeyRanges> {
+    let rows = client
+        .query(
+            "SELECT schema_name, table_name, kind, range_lo, range_hi, key_columns
+             FROM supamigrate.chunks
+             WHERE run_id = $1 AND kind = 'key_range'
+             ORDER BY schema_name, table_name, ordinal",
+            &[&run_id],
+        )
+        .await
+        .map_err(|e| err("reading the data stage's chunks", &e))?;
+    let mut out = KeyRanges::new();
+    for r in rows {
+        let kind: String = r.get(2);
+        let lo: Option<Value> = r.get(3);
+        let hi: Option<Value> = r.get(4);
+        let chunk = Range::from_ledger(&kind, lo.as_ref(), hi.as_ref()).map(|range| KeyRange {
+            key_columns: r.get(5),
+            range,
+        });
+        out.entry((r.get(0), r.get(1))).or_default().push(chunk);
+    }
+    Ok(out)
+}
+
+/// `None` for a row this version cannot read.
+pub type KeyRanges = HashMap<(String, String), Vec<Option<KeyRange>>>;
+
+/// One `key_range` chunk as verify reuses it.
+#[derive(Debug)]
+pub struct KeyRange {
+    /// The key the range was cut on; `None` where the ledger does not say.
+    pub key_columns: Option<Vec<String>>,
+    pub range: Range,
 }
 
 fn err(doing: &str, e: &tokio_postgres::Error) -> Error {
