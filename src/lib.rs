@@ -18,6 +18,7 @@ pub mod schema;
 pub mod settings;
 pub mod shutdown;
 pub mod sqlrewrite;
+pub mod stage;
 pub mod verify;
 
 pub use error::{Error, Kind, Result};

@@ -256,7 +256,8 @@ fn reads_whose_connection_drops_are_read_again_and_counted_once() {
                  LOOP
                    PERFORM pg_stat_clear_snapshot();
                    PERFORM pg_terminate_backend(pid) FROM pg_stat_activity
-                    WHERE application_name = 'supamigrate' AND state = 'active'
+                    WHERE datname = current_database()
+                      AND application_name = 'supamigrate' AND state = 'active'
                       AND query LIKE 'COPY (SELECT "id" FROM ONLY "public"."retry_rows"%';
                    EXIT WHEN FOUND;
                    PERFORM pg_sleep(0.001);
@@ -358,35 +359,13 @@ fn a_server_that_takes_no_new_connections_ends_verify_after_five_attempts_with_o
     support::psql(&src, rows);
     support::psql(&tgt, rows);
     let dir = support::temp_dir();
-    let mut child = verify_cmd(&dir, &src, &tgt)
+    let child = verify_cmd(&dir, &src, &tgt)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // From the cut on, the target takes no new connection from verify. On a
-    // loaded machine the read can end between being seen and being cut; the
-    // next connection verify opens is then refused all the same.
-    let target = support::target_cluster();
-    let seen = reading("big", "");
-    support::wait_until(
-        &target.superuser_url("verify_give_up"),
-        &format!("SELECT count(*) {seen}"),
-        "the table was never read",
-    );
-    target.superuser_psql(
-        "postgres",
-        "ALTER DATABASE verify_give_up CONNECTION LIMIT 0",
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while support::psql(
-        &target.superuser_url("verify_give_up"),
-        &format!("SELECT count(pg_terminate_backend(pid)) {seen}"),
-    ) == "0"
-        && child.try_wait().unwrap().is_none()
-    {
-        assert!(std::time::Instant::now() < deadline, "verify never ended");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    // From the cut on, the target takes no new connection from verify.
+    cut_refusing_new_connections("verify_give_up", &reading("big", ""));
     let out = child.wait_with_output().unwrap();
     support::target_cluster().superuser_psql(
         "postgres",
@@ -398,7 +377,7 @@ fn a_server_that_takes_no_new_connections_ends_verify_after_five_attempts_with_o
         .lines()
         .find(|l| l.starts_with("error: "))
         .unwrap_or_else(|| panic!("no error line: {stderr}"));
-    assert!(error.contains("after 5 attempts"), "{error}");
+    assert!(error.contains("after 5 attempts"), "{stderr}");
     assert!(error.contains("too many connections"), "{error}");
     assert_eq!(error.matches("fix:").count(), 1, "{error}");
     assert!(error.contains("lower copy.jobs"), "{error}");
@@ -553,7 +532,8 @@ fn verify_cmd(dir: &std::path::Path, src: &str, tgt: &str) -> std::process::Comm
 fn reading(table: &str, form: &str) -> String {
     format!(
         "FROM pg_stat_activity
-          WHERE application_name = 'supamigrate' AND wait_event = 'ClientWrite'
+          WHERE datname = current_database()
+            AND application_name = 'supamigrate' AND wait_event = 'ClientWrite'
             AND query LIKE 'COPY%{table}%' AND query {form} LIKE '%FORMAT binary%'"
     )
 }
@@ -567,19 +547,23 @@ fn cut(db: &str, reading: &str) {
     );
 }
 
-/// Waits for a target read that `reading` matches, makes the target
-/// database `db` take no new connection from verify's role, then ends the
-/// read.
+/// Waits for a target read that `reading` matches, then, in one statement
+/// (so that the read cannot end in between, as it can on a loaded machine),
+/// makes the target database `db` take no new connection from verify's role
+/// and ends the read.
 fn cut_refusing_new_connections(db: &str, reading: &str) {
     let target = support::target_cluster();
     support::wait_until(
         &target.superuser_url(db),
-        &format!("SELECT count(*) {reading}"),
-        "the table was never read",
+        &format!(
+            "DO $$ BEGIN
+               IF EXISTS (SELECT 1 {reading}) THEN
+                 ALTER DATABASE {db} CONNECTION LIMIT 0;
+                 PERFORM pg_terminate_backend(pid) {reading};
+               END IF;
+             END $$;
+             SELECT datconnlimit + 1 FROM pg_database WHERE datname = '{db}'"
+        ),
+        "no read was caught mid-stream",
     );
-    target.superuser_psql(
-        "postgres",
-        &format!("ALTER DATABASE {db} CONNECTION LIMIT 0"),
-    );
-    cut(db, reading);
 }

@@ -26,17 +26,16 @@ pub mod worker;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
-use crate::ledger::{chunks, Ledger, Stage, StageState};
-use crate::mapping::scope::Scope;
+use crate::ledger::{chunks, Ledger, Stage};
 use crate::pg::{self, Endpoint, Side};
 use crate::progress::{self, Progress};
 use crate::settings::Settings;
+use crate::stage::{Context, StageRun};
 use catalog::Table;
 use chunk::Splitter;
 use snapshot::Coordinator;
@@ -82,47 +81,30 @@ impl std::fmt::Display for Summary {
 }
 
 pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
-    let source = settings.source()?.clone();
-    crate::pg::refuse_transaction_pooler(&source)?;
-    let scope = Scope::new(&crate::mapping::load(&settings.mapping_files)?.schema);
-    let target = crate::aws::secrets::target_endpoint(settings).await?;
-    let mut ledger = Ledger::open(&target, &source.to_string()).await?;
-    ledger
-        .set_stage(Stage::Data, StageState::Running, serde_json::json!({}))
-        .await?;
-    let started = Instant::now();
-    let mut outcome = copy_all(settings, &scope, &source, &target, &ledger, mode).await;
+    let ctx = Context::resolve(settings).await?;
+    let run = StageRun::begin(&ctx, Stage::Data).await?;
+    let mut outcome = copy_all(&ctx, run.ledger(), mode).await;
     if let Ok(Some(s)) = &mut outcome {
-        s.seconds = started.elapsed().as_secs_f64();
+        s.seconds = run.elapsed().as_secs_f64();
     }
-    match &outcome {
-        Ok(Some(s)) => {
-            let detail = serde_json::to_value(s).unwrap_or_default();
-            ledger
-                .set_stage(Stage::Data, StageState::Done, detail)
-                .await?;
-        }
-        Ok(None) => ledger.interrupted(Stage::Data).await?,
-        Err(e) => ledger.failed(Stage::Data, e).await?,
-    }
-    match outcome? {
-        Some(s) => Ok(s),
-        None => Err(Error::failure(
+    run.end(
+        outcome,
+        |s| serde_json::to_value(s).unwrap_or_default(),
+        Error::failure(
             "data: interrupted; chunks in flight were rolled back, finished chunks are kept",
         )
-        .with_fix("resume with `supamigrate data`")),
-    }
+        .with_fix("resume with `supamigrate data`"),
+    )
+    .await
 }
 
 /// `Ok(None)` when interrupted by Ctrl-C or SIGTERM.
 async fn copy_all(
-    settings: &Settings,
-    scope: &Scope,
-    source: &Endpoint,
-    target: &Endpoint,
+    ctx: &Context<'_>,
     ledger: &Ledger,
     mode: progress::Mode,
 ) -> Result<Option<Summary>> {
+    let (settings, scope, source, target) = (ctx.settings, &ctx.scope, &ctx.source, &ctx.target);
     let run_id = ledger.run_id().to_string();
     let coordinator = Coordinator::open(source).await?;
     let seqs = pg::catalog::sequence_values(coordinator.client(), scope).await?;

@@ -22,12 +22,13 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Stage, StageState};
+use crate::ledger::{Ledger, Stage};
 use crate::mapping::scope::Scope;
 use crate::pg::{self, quote_literal, quote_qualified, Endpoint, Side};
 use crate::progress::{self, Progress};
 use crate::settings::Settings;
 use crate::sqlrewrite::classify::PostKind;
+use crate::stage::{Context, StageRun};
 
 /// Kinds whose steps touch different tables and may run side by side.
 fn parallel(kind: PostKind) -> bool {
@@ -79,45 +80,43 @@ impl std::fmt::Display for Summary {
 /// the source catalog), then sequences, materialized views and `ANALYZE`,
 /// which it derives itself.
 pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
-    let source = settings.source()?.clone();
-    let scope = Scope::new(&crate::mapping::load(&settings.mapping_files)?.schema);
-    let target = crate::aws::secrets::target_endpoint(settings).await?;
-    let mut ledger = Ledger::open(&target, &source.to_string()).await?;
-    ledger
-        .set_stage(Stage::Finalize, StageState::Running, serde_json::json!({}))
-        .await?;
-    let started = std::time::Instant::now();
+    let ctx = Context::resolve(settings).await?;
+    let run = StageRun::begin(&ctx, Stage::Finalize).await?;
+    let ledger = run.ledger();
     let steps = async {
-        let post_data = post_data_steps(&source, &ledger, &scope).await?;
-        run_steps(settings, &scope, &source, &target, &ledger, post_data, mode).await
+        let post_data = post_data_steps(&ctx.source, ledger, &ctx.scope).await?;
+        run_steps(
+            settings,
+            &ctx.scope,
+            &ctx.source,
+            &ctx.target,
+            ledger,
+            post_data,
+            mode,
+        )
+        .await
     };
     // On a signal the running steps are dropped: their connections close and
     // the server rolls each one back with its ledger row; finished steps stay.
-    let finished = crate::shutdown::unless_interrupted(steps).await;
-    match &finished {
-        Some(Ok((done, skipped))) => {
-            let detail = serde_json::json!({"steps_done": done, "steps_skipped": skipped});
-            ledger
-                .set_stage(Stage::Finalize, StageState::Done, detail)
-                .await?;
-        }
-        Some(Err(e)) => ledger.failed(Stage::Finalize, e).await?,
-        None => ledger.interrupted(Stage::Finalize).await?,
-    }
-    let Some(result) = finished else {
-        return Err(Error::failure(
+    let finished = crate::shutdown::unless_interrupted(steps).await.transpose();
+    let summary = finished.map(|done| {
+        done.map(|(steps_done, steps_skipped)| Summary {
+            ok: true,
+            run: run.run_id().to_string(),
+            steps_done,
+            steps_skipped,
+            seconds: run.elapsed().as_secs_f64(),
+        })
+    });
+    run.end(
+        summary,
+        |s| serde_json::json!({"steps_done": s.steps_done, "steps_skipped": s.steps_skipped}),
+        Error::failure(
             "finalize: interrupted; running steps were rolled back, finished steps are kept",
         )
-        .with_fix("resume with `supamigrate finalize`"));
-    };
-    let (done, skipped) = result?;
-    Ok(Summary {
-        ok: true,
-        run: ledger.run_id().to_string(),
-        steps_done: done,
-        steps_skipped: skipped,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+        .with_fix("resume with `supamigrate finalize`"),
+    )
+    .await
 }
 
 async fn post_data_steps(

@@ -26,6 +26,7 @@ use crate::sqlrewrite::parse::parse_dump;
 use crate::sqlrewrite::rewrite::{rewrite, Options, OutStmt, Rewritten};
 use crate::sqlrewrite::roles::TargetRole;
 use crate::sqlrewrite::Blocker;
+use crate::stage::{Context, StageRun};
 
 #[derive(Debug, Clone, Default)]
 pub struct SchemaArgs {
@@ -49,17 +50,15 @@ pub struct SchemaReport {
 }
 
 pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport> {
-    let source = settings.source()?;
-    crate::pg::refuse_transaction_pooler(source)?;
-    let target = crate::aws::secrets::target_endpoint(settings).await?;
-    let mappings = crate::mapping::load(&settings.mapping_files)?;
+    let ctx = Context::resolve(settings).await?;
+    let (source, target, mappings) = (&ctx.source, &ctx.target, &ctx.mappings);
 
-    let tgt = pg::connect(Side::Target, &target).await?;
+    let tgt = pg::connect(Side::Target, target).await?;
     if let Some(applied) = crate::ledger::applied_schema_run(&tgt).await? {
         if !applied.marked_done {
             // The process stopped between the schema's commit and the done
             // mark; refusing the target as non-empty now would strand it.
-            let mut ledger = Ledger::open(&target, &source.to_string()).await?;
+            let mut ledger = Ledger::open(target, &source.to_string()).await?;
             let detail = serde_json::json!({ "recovered": "the schema transaction had committed" });
             ledger
                 .set_stage(Stage::Schema, StageState::Done, detail)
@@ -80,9 +79,9 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
         });
     }
     if !args.allow_existing {
-        refuse_non_empty(&tgt, &target).await?;
+        refuse_non_empty(&tgt, target).await?;
     }
-    let result = assess(source, &tgt, &target, &mappings.schema, args).await?;
+    let result = assess(source, &tgt, target, &mappings.schema, args).await?;
     let open: Vec<&Blocker> = result.open_blockers().collect();
     if let Some(first) = open.first() {
         return Err(Error::config(format!(
@@ -96,34 +95,22 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
         .with_fix(first.fix.clone()));
     }
 
-    let mut ledger = Ledger::open(&target, &source.to_string()).await?;
-    ledger
-        .set_stage(Stage::Schema, StageState::Running, serde_json::json!({}))
-        .await?;
-    let applied = match apply(&target, ledger.run_id(), &result).await {
-        Ok(Some(n)) => n,
-        Ok(None) => {
-            ledger.interrupted(Stage::Schema).await?;
-            return Err(Error::failure("schema: interrupted; nothing was applied")
-                .with_fix("run `supamigrate schema` again"));
-        }
-        Err(e) => {
-            ledger.failed(Stage::Schema, &e).await?;
-            return Err(e);
-        }
-    };
-    let warnings = bypassrls_warnings(&tgt, &mappings.schema, &result).await?;
+    let run = StageRun::begin(&ctx, Stage::Schema).await?;
+    let run_id = run.run_id().to_string();
+    let outcome = apply(target, &run_id, &result).await;
     let post_data = post_counts(&result);
-    ledger
-        .set_stage(
-            Stage::Schema,
-            StageState::Done,
-            serde_json::json!({ "applied": applied, "post_data": post_data, "changes": result.changes.len() }),
+    let applied = run
+        .end(
+            outcome,
+            |applied| serde_json::json!({ "applied": applied, "post_data": post_data, "changes": result.changes.len() }),
+            Error::failure("schema: interrupted; nothing was applied")
+                .with_fix("run `supamigrate schema` again"),
         )
         .await?;
-    tracing::info!(run = %ledger.run_id(), applied, "schema applied");
+    let warnings = bypassrls_warnings(&tgt, &mappings.schema, &result).await?;
+    tracing::info!(run = %run_id, applied, "schema applied");
     Ok(SchemaReport {
-        run: ledger.run_id().to_string(),
+        run: run_id,
         already_done: false,
         applied_statements: applied,
         post_data,

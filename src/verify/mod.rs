@@ -35,11 +35,12 @@ pub use inventory::Explanation;
 pub use report::Report;
 
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Stage, StageState};
+use crate::ledger::{Ledger, Stage};
 use crate::mapping::scope::Scope;
 use crate::pg::{Endpoint, Side};
 use crate::progress::{self, Progress};
 use crate::settings::Settings;
+use crate::stage::{Context, StageRun};
 use catalog::Table;
 use ranges::KeyCol;
 use table::{Split, TableWork};
@@ -63,10 +64,10 @@ pub struct Options {
 /// stage's ledger, `--changes` files, the extensions the mappings drop) and
 /// the mappings themselves (role rules say whose grants the target does not
 /// have; bucket rules where storage objects went).
-struct Explanations {
+struct Explanations<'a> {
     changes: Vec<Explanation>,
-    mappings: crate::mapping::Mappings,
-    scope: Scope,
+    mappings: &'a crate::mapping::Mappings,
+    scope: &'a Scope,
 }
 
 pub struct Outcome {
@@ -78,62 +79,56 @@ pub struct Outcome {
 pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> Result<Outcome> {
     // Everything that can be wrong with the input is checked before the
     // ledger is touched, so bad usage writes nothing.
-    let source = settings.source()?.clone();
-    let mappings = crate::mapping::load(&settings.mapping_files)?;
-    let mut rules = Explanations {
-        changes: inventory::dropped_extensions(&mappings.schema),
-        scope: Scope::new(&mappings.schema),
-        mappings,
-    };
+    let mut changes = Vec::new();
     for path in &opts.changes {
-        rules.changes.extend(inventory::load_explanations(path)?);
+        changes.extend(inventory::load_explanations(path)?);
     }
-    let target = crate::aws::secrets::target_endpoint(settings).await?;
-    let mut ledger = Ledger::open(&target, &source.to_string()).await?;
-    rules.changes.extend(
-        crate::ledger::changes::read(ledger.client(), ledger.run_id())
-            .await?
-            .into_iter()
-            .flat_map(|c| {
-                c.affects.into_iter().map(move |object| Explanation {
-                    object,
-                    rule: c.rule.clone(),
-                    reason: c.reason.clone(),
-                })
-            }),
-    );
-    ledger
-        .set_stage(Stage::Verify, StageState::Running, serde_json::json!({}))
-        .await?;
-    // Dropping the verification on a signal closes its connections, which
-    // ends the servers' reads; no report is written and the verdict of the
-    // last complete verify stays the latest.
-    let run_id = ledger.run_id().to_string();
-    let verified = verify(settings, opts, &source, &target, &rules, &run_id, mode);
-    let Some(result) = crate::shutdown::unless_interrupted(verified).await else {
-        ledger.interrupted(Stage::Verify).await?;
-        return Err(Error::failure("verify: interrupted; no report was written")
-            .with_fix("run `supamigrate verify` again"));
-    };
-    match result {
-        Ok(outcome) => {
-            let id = record(&ledger, &outcome).await?;
-            ledger
-                .set_stage(
-                    Stage::Verify,
-                    StageState::Done,
-                    serde_json::json!({ "ok": outcome.report.ok, "verification": id }),
-                )
-                .await?;
-            Ok(outcome)
-        }
-        Err(err) => {
-            if let Err(e) = ledger.failed(Stage::Verify, &err).await {
-                tracing::warn!(error = %e, "could not record the failed verify");
-            }
-            Err(err)
-        }
+    let ctx = Context::resolve(settings).await?;
+    let run = StageRun::begin(&ctx, Stage::Verify).await?;
+    let ledger = run.ledger();
+    changes.extend(inventory::dropped_extensions(&ctx.mappings.schema));
+    let outcome = async {
+        let recorded = crate::ledger::changes::read(ledger.client(), ledger.run_id()).await?;
+        changes.extend(recorded.into_iter().flat_map(|c| {
+            c.affects.into_iter().map(move |object| Explanation {
+                object,
+                rule: c.rule.clone(),
+                reason: c.reason.clone(),
+            })
+        }));
+        let rules = Explanations {
+            changes,
+            mappings: &ctx.mappings,
+            scope: &ctx.scope,
+        };
+        // Dropping the verification on a signal closes its connections,
+        // which ends the servers' reads; no report is written and the
+        // verdict of the last complete verify stays the latest.
+        let verified = verify(
+            settings,
+            opts,
+            &ctx.source,
+            &ctx.target,
+            &rules,
+            ledger.run_id(),
+            mode,
+        );
+        let Some(outcome) = crate::shutdown::unless_interrupted(verified).await else {
+            return Ok(None);
+        };
+        let outcome = outcome?;
+        let id = record(ledger, &outcome).await?;
+        Ok(Some((outcome, id)))
     }
+    .await;
+    run.end(
+        outcome,
+        |(outcome, id)| serde_json::json!({ "ok": outcome.report.ok, "verification": id }),
+        Error::failure("verify: interrupted; no report was written")
+            .with_fix("run `supamigrate verify` again"),
+    )
+    .await
+    .map(|(outcome, _)| outcome)
 }
 
 async fn verify(
@@ -141,7 +136,7 @@ async fn verify(
     opts: &Options,
     source: &Endpoint,
     target: &Endpoint,
-    rules: &Explanations,
+    rules: &Explanations<'_>,
     run: &str,
     mode: progress::Mode,
 ) -> Result<Outcome> {
@@ -152,8 +147,8 @@ async fn verify(
         session::coordinator(Side::Target, target)
     )?;
     let (src_tables, tgt_tables) = tokio::try_join!(
-        catalog::tables(&src.client, Side::Source, &rules.scope),
-        catalog::tables(&tgt.client, Side::Target, &rules.scope)
+        catalog::tables(&src.client, Side::Source, rules.scope),
+        catalog::tables(&tgt.client, Side::Target, rules.scope)
     )?;
     let chunks = crate::ledger::chunks::key_ranges(&tgt.client, run).await?;
     let mut works = Vec::new();
@@ -247,12 +242,12 @@ async fn verify(
             (tgt_grants, tgt_defaults),
             login,
         ) = tokio::try_join!(
-            sequences::read(&src.client, Side::Source, &rules.scope),
-            sequences::read(&tgt.client, Side::Target, &rules.scope),
-            inventory::read(&src.client, Side::Source, &rules.scope),
-            inventory::read(&tgt.client, Side::Target, &rules.scope),
-            privileges::read(&src.client, Side::Source, &rules.scope),
-            privileges::read(&tgt.client, Side::Target, &rules.scope),
+            sequences::read(&src.client, Side::Source, rules.scope),
+            sequences::read(&tgt.client, Side::Target, rules.scope),
+            inventory::read(&src.client, Side::Source, rules.scope),
+            inventory::read(&tgt.client, Side::Target, rules.scope),
+            privileges::read(&src.client, Side::Source, rules.scope),
+            privileges::read(&tgt.client, Side::Target, rules.scope),
             privileges::login(&tgt.client)
         )?;
         let changes = &rules.changes;
@@ -266,7 +261,7 @@ async fn verify(
     let objects = storage::check(
         settings,
         &rules.mappings.storage,
-        &rules.scope,
+        rules.scope,
         &src.client,
         &tgt.client,
         opts.deep,

@@ -397,7 +397,8 @@ pub fn wait_for_lock_wait(url: &str) {
     wait_until(
         url,
         "SELECT count(*) FROM pg_stat_activity
-         WHERE application_name = 'supamigrate' AND wait_event_type = 'Lock'",
+         WHERE datname = current_database()
+           AND application_name = 'supamigrate' AND wait_event_type = 'Lock'",
         "supamigrate never waited for the lock",
     );
 }

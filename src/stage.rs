@@ -1,0 +1,116 @@
+//! What every stage starts from and how each run of one is recorded: the
+//! [`Context`] (both endpoints, the mappings and the scope derived from
+//! them, resolved once and before anything is written) and the
+//! [`StageRun`] lifecycle (the ledger opened and locked, the stage
+//! Running, then Done, Failed or Interrupted).
+//!
+//! Touches: target `supamigrate.stage_states` (through the ledger); reads
+//! Secrets Manager when the target's password lives there.
+
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::ledger::{Ledger, Stage, StageState};
+use crate::mapping::scope::Scope;
+use crate::mapping::Mappings;
+use crate::pg::Endpoint;
+use crate::settings::Settings;
+
+/// Everything a stage reads before it writes anything.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub source: Endpoint,
+    /// With its password, from the URL or from Secrets Manager.
+    pub target: Endpoint,
+    pub mappings: Mappings,
+    pub scope: Scope,
+}
+
+impl<'a> Context<'a> {
+    /// Resolves both endpoints and the mappings. A source behind Supabase's
+    /// transaction pooler is refused here, for every stage: none of them
+    /// can hold a snapshot or a session through it.
+    pub async fn resolve(settings: &'a Settings) -> Result<Context<'a>> {
+        let source = settings.source()?.clone();
+        crate::pg::refuse_transaction_pooler(&source)?;
+        let mappings = crate::mapping::load(&settings.mapping_files)?;
+        let scope = Scope::new(&mappings.schema);
+        let target = crate::aws::secrets::target_endpoint(settings).await?;
+        Ok(Context {
+            settings,
+            source,
+            target,
+            mappings,
+            scope,
+        })
+    }
+}
+
+/// One stage's run, recorded in the ledger from its start to its end. The
+/// ledger's connection holds the run lock for as long as this lives.
+pub struct StageRun {
+    ledger: Ledger,
+    stage: Stage,
+    started: Instant,
+}
+
+impl StageRun {
+    /// Opens the ledger (taking the run lock) and records the stage as
+    /// running.
+    pub async fn begin(ctx: &Context<'_>, stage: Stage) -> Result<StageRun> {
+        let mut ledger = Ledger::open(&ctx.target, &ctx.source.to_string()).await?;
+        ledger
+            .set_stage(stage, StageState::Running, serde_json::json!({}))
+            .await?;
+        Ok(StageRun {
+            ledger,
+            stage,
+            started: Instant::now(),
+        })
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn run_id(&self) -> &str {
+        self.ledger.run_id()
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Records how the stage ended and hands its result on: `Ok(Some)` is
+    /// done, with `detail` of it in the ledger; `Ok(None)` was interrupted
+    /// by Ctrl-C or SIGTERM and becomes `interrupted`; an error is recorded
+    /// as failed. When the ledger cannot record a failure or an
+    /// interruption, the stage's own error is the one reported.
+    pub async fn end<T>(
+        mut self,
+        outcome: Result<Option<T>>,
+        detail: impl FnOnce(&T) -> serde_json::Value,
+        interrupted: Error,
+    ) -> Result<T> {
+        match outcome {
+            Ok(Some(done)) => {
+                self.ledger
+                    .set_stage(self.stage, StageState::Done, detail(&done))
+                    .await?;
+                Ok(done)
+            }
+            Ok(None) => {
+                if let Err(e) = self.ledger.interrupted(self.stage).await {
+                    tracing::warn!(error = %e, stage = self.stage.as_str(), "could not record the interruption");
+                }
+                Err(interrupted)
+            }
+            Err(err) => {
+                if let Err(e) = self.ledger.failed(self.stage, &err).await {
+                    tracing::warn!(error = %e, stage = self.stage.as_str(), "could not record the failure");
+                }
+                Err(err)
+            }
+        }
+    }
+}
