@@ -280,3 +280,136 @@ action = "drop"
     let changes = std::fs::read_to_string(dir.path().join("changes.json")).unwrap();
     assert!(changes.contains("mine.no-fancy"));
 }
+
+/// `rewrite` with `args` in `dir`: exit 2, one line on stderr (returned),
+/// and no file written besides those the test put there.
+fn refused(dir: &Path, args: &[&str]) -> String {
+    let before: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let out = support::cmd_in(dir)
+        .arg("rewrite")
+        .args(args)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let after: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before.len(), after.len(), "wrote {after:?}");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("fix: "), "{err}");
+    err
+}
+
+#[test]
+fn an_empty_comment_only_or_truncated_dump_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("empty.sql"), "").unwrap();
+    std::fs::write(
+        d.join("comments.sql"),
+        "--\n-- PostgreSQL database dump\n--\n\n-- nothing\n",
+    )
+    .unwrap();
+    let full = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/dumps/supabase-pg17-full.sql"),
+    )
+    .unwrap();
+    // Cut at a statement boundary, so the rest parses: only the missing
+    // closing comment shows the cut.
+    let lines: Vec<&str> = full.lines().collect();
+    let cut = lines.len() / 2;
+    let cut = cut + lines[cut..].iter().position(|l| l.is_empty()).unwrap();
+    std::fs::write(d.join("half.sql"), lines[..cut].join("\n") + "\n").unwrap();
+
+    let err = refused(d, &["--input", "empty.sql", "--output", "out.sql"]);
+    assert!(err.contains("input empty.sql: no SQL statement"), "{err}");
+    let err = refused(d, &["--input", "comments.sql", "--output", "out.sql"]);
+    assert!(
+        err.contains("input comments.sql: no SQL statement"),
+        "{err}"
+    );
+    let err = refused(
+        d,
+        &[
+            "--input",
+            "half.sql",
+            "--output",
+            "out.sql",
+            "--changes",
+            "c.json",
+        ],
+    );
+    assert!(
+        err.contains(&format!(
+            "input half.sql: stops at line {cut} without pg_dump's closing"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("truncated"), "{err}");
+
+    // The whole dump, for contrast, is rewritten.
+    std::fs::write(d.join("full.sql"), &full).unwrap();
+    support::cmd_in(d)
+        .args(["rewrite", "--input", "full.sql", "--output", "out.sql"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn outputs_that_cannot_be_written_or_would_overwrite_the_input_are_refused_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/dumps/fragments/owners.sql");
+    std::fs::copy(&input, d.join("dump.sql")).unwrap();
+    let original = std::fs::read(d.join("dump.sql")).unwrap();
+
+    let err = refused(d, &["--input", "dump.sql", "--output", "no/such/out.sql"]);
+    assert!(
+        err.contains("--output no/such/out.sql: directory no/such does not exist"),
+        "{err}"
+    );
+    // The output's directory exists, the change list's does not: neither is
+    // written (it used to write the output, then fail with exit 1).
+    let err = refused(
+        d,
+        &[
+            "--input",
+            "dump.sql",
+            "--output",
+            "out.sql",
+            "--changes",
+            "gone/c.json",
+        ],
+    );
+    assert!(
+        err.contains("--changes gone/c.json: directory gone does not exist"),
+        "{err}"
+    );
+    let err = refused(d, &["--input", "dump.sql", "--output", "./dump.sql"]);
+    assert!(
+        err.contains("--output ./dump.sql is the input file"),
+        "{err}"
+    );
+    let err = refused(
+        d,
+        &[
+            "--input",
+            "dump.sql",
+            "--output",
+            "out.sql",
+            "--changes",
+            "dump.sql",
+        ],
+    );
+    assert!(
+        err.contains("--changes dump.sql is the input file"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(d.join("dump.sql")).unwrap(), original);
+}

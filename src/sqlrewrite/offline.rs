@@ -39,7 +39,9 @@ pub fn run(req: &RewriteRequest, mappings: &Mappings) -> Result<Rewritten> {
         Error::config(format!("input {}: {e}", req.input.display()))
             .with_fix("pass an existing pg_dump or `supabase db dump` file with --input")
     })?;
+    check_paths(req)?;
     let dump = parse_dump(&req.input.display().to_string(), &text)?;
+    check_complete(&req.input, &text, &dump)?;
     let opts = Options {
         target_role: req
             .target_role
@@ -81,6 +83,81 @@ pub fn write(req: &RewriteRequest, mappings: &Mappings, result: &Rewritten) -> R
         let json = serde_json::to_vec_pretty(&report)
             .map_err(|e| Error::failure(format!("changes file: {e}")))?;
         write_atomically(path, &json)?;
+    }
+    Ok(())
+}
+
+/// pg_dump's first and last comment lines in a plain-format dump.
+const DUMP_HEADER: &str = "-- PostgreSQL database dump";
+const DUMP_FOOTER: &str = "-- PostgreSQL database dump complete";
+
+/// Everything about where the files go that can be wrong is found before
+/// the first byte is written: an output that would overwrite the input, and
+/// a directory that is not there.
+fn check_paths(req: &RewriteRequest) -> Result<()> {
+    let input = std::fs::canonicalize(&req.input).ok();
+    let outputs = [
+        ("--output", Some(&req.output)),
+        ("--changes", req.changes.as_ref()),
+    ];
+    for (flag, path) in outputs.into_iter().filter_map(|(f, p)| Some((f, p?))) {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::config(format!(
+                "{flag} {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            ))
+            .with_fix("create the directory first, or choose a path in an existing one"));
+        }
+        let same = std::fs::canonicalize(&dir)
+            .ok()
+            .zip(path.file_name())
+            .map(|(d, name)| d.join(name));
+        if same.is_some() && same == input {
+            return Err(
+                Error::config(format!("{flag} {} is the input file", path.display()))
+                    .with_fix("write the rewritten SQL to another file; the input stays as it was"),
+            );
+        }
+    }
+    if req.changes.is_some() && req.changes.as_ref() == Some(&req.output) {
+        return Err(Error::config(format!(
+            "--changes {} is the same file as --output",
+            req.output.display()
+        ))
+        .with_fix("give the change list its own file"));
+    }
+    Ok(())
+}
+
+/// A dump with no statement, or one pg_dump began and did not finish (its
+/// closing comment is missing), would be rewritten into a schema that
+/// silently lacks whatever was cut off.
+fn check_complete(path: &Path, text: &str, dump: &super::parse::Dump) -> Result<()> {
+    let statements = dump
+        .items
+        .iter()
+        .filter(|i| matches!(i.body, super::parse::Body::Sql(_)))
+        .count();
+    if statements == 0 {
+        return Err(Error::config(format!(
+            "input {}: no SQL statement in it (empty, or only comments and psql commands)",
+            path.display()
+        ))
+        .with_fix("pass the file pg_dump or `supabase db dump` wrote"));
+    }
+    let mut lines = text.lines().map(str::trim_end);
+    if lines.any(|l| l == DUMP_HEADER) && !text.lines().any(|l| l.trim_end() == DUMP_FOOTER) {
+        let last = text.lines().count();
+        return Err(Error::config(format!(
+            "input {}: stops at line {last} without pg_dump's closing `{DUMP_FOOTER}`, so the dump is truncated",
+            path.display()
+        ))
+        .with_fix("dump again and check that pg_dump exited 0 and the disk was not full"));
     }
     Ok(())
 }
