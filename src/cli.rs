@@ -77,8 +77,12 @@ pub struct SchemaArgs {
     #[arg(long, value_name = "PATH")]
     pub pg_dump: Option<PathBuf>,
     /// Apply even though the target already holds user objects.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "adopt")]
     pub allow_existing: bool,
+    /// Apply nothing: record the schema your own migrations created on the
+    /// target as this run's schema stage, so `data` and `finalize` may run.
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +198,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             let args = crate::schema::stage::SchemaArgs {
                 pg_dump: args.pg_dump.clone(),
                 allow_existing: args.allow_existing,
+                adopt: args.adopt,
                 snapshot: None,
             };
             let report = crate::schema::stage::run(&settings, &args).await?;
@@ -204,6 +209,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else if report.already_done {
                 println!("schema: already applied in run {}", report.run);
+            } else if let Some(tables) = report.adopted_tables {
+                println!(
+                    "schema: adopted the target's own schema ({tables} tables in scope) in run {}; nothing applied",
+                    report.run
+                );
             } else {
                 println!(
                     "schema: applied {} statements in run {}; {} post-data steps stored for finalize; {} changes",

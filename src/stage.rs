@@ -46,6 +46,44 @@ impl<'a> Context<'a> {
     }
 }
 
+/// The stage that must be done before `stage` may start. `verify` needs
+/// none: it is the independent check of any two databases, whoever copied
+/// them.
+pub fn prerequisite(stage: Stage) -> Option<Stage> {
+    match stage {
+        Stage::Data | Stage::Storage => Some(Stage::Schema),
+        Stage::Finalize => Some(Stage::Data),
+        _ => None,
+    }
+}
+
+fn not_ready(stage: Stage, first: Stage, state: Option<StageState>, target: &Endpoint) -> Error {
+    let (what, fix) = match state {
+        None => (
+            "has not run".to_string(),
+            format!("run `supamigrate {}` first", first.as_str()),
+        ),
+        Some(s) => (
+            format!("is {}, not done", s.as_str()),
+            format!(
+                "finish it first: `supamigrate {}` resumes it",
+                first.as_str()
+            ),
+        ),
+    };
+    let fix = if first == Stage::Schema && state.is_none() {
+        format!("{fix} (or `supamigrate schema --adopt` when your own migrations created the schema on the target)")
+    } else {
+        fix
+    };
+    Error::refused(format!(
+        "{}: the {} stage {what} on target {target}",
+        stage.as_str(),
+        first.as_str()
+    ))
+    .with_fix(fix)
+}
+
 /// One stage's run, recorded in the ledger from its start to its end. The
 /// ledger's connection holds the run lock for as long as this lives.
 pub struct StageRun {
@@ -55,9 +93,17 @@ pub struct StageRun {
 }
 
 impl StageRun {
-    /// Opens the ledger (taking the run lock) and records the stage as
-    /// running.
+    /// Refuses the stage unless the one it builds on is done in the active
+    /// run (before anything is written: no ledger, no run row), then opens
+    /// the ledger (taking the run lock) and records the stage as running.
     pub async fn begin(ctx: &Context<'_>, stage: Stage) -> Result<StageRun> {
+        if let Some(first) = prerequisite(stage) {
+            let client = crate::pg::connect(crate::pg::Side::Target, &ctx.target).await?;
+            let state = crate::ledger::active_stage_state(&client, first).await?;
+            if state != Some(StageState::Done) {
+                return Err(not_ready(stage, first, state, &ctx.target));
+            }
+        }
         let mut ledger = Ledger::open(&ctx.target, &ctx.source.to_string()).await?;
         ledger
             .set_stage(stage, StageState::Running, serde_json::json!({}))

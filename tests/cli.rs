@@ -109,6 +109,10 @@ async fn status_shows_the_run_and_its_stages() {
 async fn a_second_concurrent_run_is_refused_with_exit_4() {
     let src = support::source_db("cli_busy_src");
     let tgt = support::target_db("cli_busy_tgt");
+    // A table of the source, so the schema can be adopted and `data` gets
+    // as far as the lock.
+    support::psql(&tgt.url, "CREATE TABLE public.busy (id int)");
+    support::adopt_schema(&src.url, &tgt.url);
     let ep = supamigrate::pg::ConnInfo::parse("t", &tgt.url)
         .unwrap()
         .complete("t", &Default::default(), None)

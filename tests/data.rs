@@ -35,7 +35,9 @@ fn dump(url: &str, table: &str, order: &str) -> String {
     )
 }
 
+/// `data`, after the target's hand-made schema is adopted as the schema stage.
 fn data_cmd(src: &str, tgt: &str) -> assert_cmd::Command {
+    support::adopt_schema(src, tgt);
     let mut c = support::cmd();
     c.args(["data", "--source-url", src, "--target-url", tgt])
         .env("SUPAMIGRATE_COPY_CHUNK_BYTES", "1048576")
@@ -163,6 +165,7 @@ fn spawn_data(src: &str, tgt: &str, jobs: &str) -> Child {
 }
 
 fn spawn_data_chunked(src: &str, tgt: &str, jobs: &str, chunk_bytes: &str) -> Child {
+    support::adopt_schema(src, tgt);
     support::spawnable_in(&support::temp_dir())
         .env("SUPAMIGRATE_COPY_CHUNK_BYTES", chunk_bytes)
         .env("SUPAMIGRATE_COPY_JOBS", jobs)

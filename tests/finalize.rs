@@ -199,6 +199,7 @@ fn after_data(name: &str) -> (support::TestDb, support::TestDb) {
     let tgt = support::target_db(&format!("{name}_tgt"));
     support::psql(&src.url, SOURCE);
     support::psql(&tgt.url, TARGET);
+    support::adopt_schema(&src.url, &tgt.url);
     support::cmd()
         .args(["data", "--source-url", &src.url, "--target-url", &tgt.url])
         .assert()

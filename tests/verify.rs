@@ -447,6 +447,7 @@ fn supabase_shaped_copy_verifies_clean_and_a_changed_auth_user_is_found() {
 fn the_data_stage_output_verifies_clean_on_its_own_chunks() {
     let name = "verify_after_data";
     let (src, tgt) = fixture_pair(name);
+    support::adopt_schema(&src, &tgt);
     let out = support::cmd()
         .args(["data", "--source-url", &src, "--target-url", &tgt])
         .env("SUPAMIGRATE_COPY_CHUNK_BYTES", "1048576")

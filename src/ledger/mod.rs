@@ -270,6 +270,26 @@ pub(crate) fn db_message(e: &tokio_postgres::Error) -> String {
         .map_or_else(|| e.to_string(), |d| d.message().to_string())
 }
 
+/// The current state of `stage` in the target's active run, read without
+/// creating anything: `None` when there is no ledger, no active run, or the
+/// stage never ran in it.
+pub async fn active_stage_state(client: &Client, stage: Stage) -> Result<Option<StageState>> {
+    let q = |e: tokio_postgres::Error| db_err("reading stage states", &e);
+    if !exists(client).await.map_err(q)? {
+        return Ok(None);
+    }
+    Ok(client
+        .query_opt(
+            "SELECT s.state FROM supamigrate.stage_states s
+               JOIN supamigrate.runs r ON r.id = s.run_id
+              WHERE r.state = 'active' AND s.stage = $1 AND s.is_current",
+            &[&stage.as_str()],
+        )
+        .await
+        .map_err(q)?
+        .and_then(|r| StageState::parse(r.get(0))))
+}
+
 /// Whether the target holds a ledger at all (read without creating one).
 pub async fn exists(client: &Client) -> Result<bool, tokio_postgres::Error> {
     client

@@ -32,6 +32,9 @@ use crate::stage::{Context, StageRun};
 pub struct SchemaArgs {
     pub pg_dump: Option<PathBuf>,
     pub allow_existing: bool,
+    /// Record the schema the target already holds (made by the user's own
+    /// migrations) as this run's schema stage; apply nothing.
+    pub adopt: bool,
     /// A snapshot exported by the data stage, so schema and rows match.
     pub snapshot: Option<String>,
 }
@@ -47,6 +50,9 @@ pub struct SchemaReport {
     pub roles_created: Vec<String>,
     pub warnings: Vec<String>,
     pub blockers: Vec<Blocker>,
+    /// With `--adopt`: the tables in scope found on the target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopted_tables: Option<i64>,
 }
 
 pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport> {
@@ -76,7 +82,11 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
             roles_created: Vec::new(),
             warnings: Vec::new(),
             blockers: Vec::new(),
+            adopted_tables: None,
         });
+    }
+    if args.adopt {
+        return adopt(&ctx, &tgt).await;
     }
     if !args.allow_existing {
         refuse_non_empty(&tgt, target).await?;
@@ -119,6 +129,55 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
         roles_created: result.roles_created.clone(),
         warnings,
         blockers: result.blockers.clone(),
+        adopted_tables: None,
+    })
+}
+
+/// `--adopt`: the schema the user's own migrations made stands in for this
+/// stage's. Nothing is applied, so nothing goes into the undo journal (a
+/// rollback leaves the adopted schema alone); `finalize` then reads the
+/// post-data steps from the source catalog, as no dump stored them.
+async fn adopt(ctx: &Context<'_>, tgt: &Client) -> Result<SchemaReport> {
+    let tables: i64 = pg::catalog::tables_by_schema(tgt)
+        .await
+        .map_err(|e| {
+            Error::failure(format!(
+                "target {}: reading the catalog: {}",
+                ctx.target,
+                db_message(&e)
+            ))
+        })?
+        .iter()
+        .filter(|(schema, _)| ctx.scope.keeps_schema(schema))
+        .map(|(_, n)| n)
+        .sum();
+    if tables == 0 {
+        return Err(Error::config(format!(
+            "schema --adopt: target {} holds no table in scope, so there is no schema to adopt",
+            ctx.target
+        ))
+        .with_fix("create the schema first: `supamigrate schema` does, or your own migrations"));
+    }
+    let run = StageRun::begin(ctx, Stage::Schema).await?;
+    let run_id = run.run_id().to_string();
+    run.end(
+        Ok(Some(())),
+        |()| serde_json::json!({ "adopted": true, "tables": tables }),
+        Error::failure("schema: interrupted").with_fix("run `supamigrate schema --adopt` again"),
+    )
+    .await?;
+    tracing::info!(run = %run_id, tables, "schema adopted as the target holds it");
+    Ok(SchemaReport {
+        run: run_id,
+        already_done: false,
+        applied_statements: 0,
+        post_data: BTreeMap::new(),
+        changes: 0,
+        rules_fired: BTreeMap::new(),
+        roles_created: Vec::new(),
+        warnings: Vec::new(),
+        blockers: Vec::new(),
+        adopted_tables: Some(tables),
     })
 }
 

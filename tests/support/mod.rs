@@ -333,6 +333,22 @@ fn clean(mut c: Command, dir: &Path) -> Command {
     c
 }
 
+/// `schema --adopt`: records the schema a test built on the target by hand
+/// as the run's schema stage, which `data` requires first. Idempotent.
+pub fn adopt_schema(src: &str, tgt: &str) {
+    cmd()
+        .args([
+            "schema",
+            "--adopt",
+            "--source-url",
+            src,
+            "--target-url",
+            tgt,
+        ])
+        .assert()
+        .success();
+}
+
 /// Sends SIGINT (what Ctrl-C sends) to a running child.
 pub fn interrupt(child: &std::process::Child) {
     let sent = Command::new("kill")
