@@ -142,6 +142,12 @@ where
             Err(e) => report.problems.push(e.into()),
         }
     }
+    if let (Some(source), Some(_), Some(_)) = (&settings.source, &report.source, &report.target) {
+        match target_problems(settings, source).await {
+            Ok(found) => report.problems.extend(found.into_iter().map(Problem::from)),
+            Err(e) => report.problems.push(e.into()),
+        }
+    }
     if let (Some(source), Some(_)) = (&settings.source, &report.target) {
         match assess(source.clone(), mappings.schema.clone()).await {
             Ok(a) => {
@@ -153,6 +159,16 @@ where
     }
     check_storage(settings, &mappings, &mut report).await;
     Ok(report)
+}
+
+/// The checks every stage makes of the target before it writes.
+async fn target_problems(settings: &Settings, source: &Endpoint) -> Result<Vec<Error>> {
+    let target = aws::secrets::target_endpoint(settings).await?;
+    let (src, tgt) = tokio::try_join!(
+        pg::connect(Side::Source, source),
+        pg::connect(Side::Target, &target)
+    )?;
+    pg::preflight::target_problems(&src, source, &tgt, &target).await
 }
 
 async fn inspect_source(

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage, StageState};
 use crate::mapping::scope::Scope;
 use crate::mapping::Mappings;
-use crate::pg::Endpoint;
+use crate::pg::{Endpoint, Side};
 use crate::settings::Settings;
 
 /// Everything a stage reads before it writes anything.
@@ -27,15 +27,25 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    /// Resolves both endpoints and the mappings. A source behind Supabase's
-    /// transaction pooler is refused here, for every stage: none of them
-    /// can hold a snapshot or a session through it.
+    /// Resolves both endpoints and the mappings, and checks the target
+    /// before any stage writes to it (see [`crate::pg::preflight`]). A
+    /// source behind Supabase's transaction pooler is refused here, for
+    /// every stage: none of them can hold a snapshot or a session through
+    /// it.
     pub async fn resolve(settings: &'a Settings) -> Result<Context<'a>> {
         let source = settings.source()?.clone();
         crate::pg::refuse_transaction_pooler(&source)?;
         let mappings = crate::mapping::load(&settings.mapping_files)?;
         let scope = Scope::new(&mappings.schema);
         let target = crate::aws::secrets::target_endpoint(settings).await?;
+        let (src, tgt) = tokio::try_join!(
+            crate::pg::connect(Side::Source, &source),
+            crate::pg::connect(Side::Target, &target)
+        )?;
+        let problems = crate::pg::preflight::target_problems(&src, &source, &tgt, &target).await?;
+        if let Some(first) = problems.into_iter().next() {
+            return Err(first);
+        }
         Ok(Context {
             settings,
             source,

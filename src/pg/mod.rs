@@ -6,6 +6,7 @@ pub mod catalog;
 mod connect;
 mod conninfo;
 mod ident;
+pub mod preflight;
 pub mod retry;
 mod tls;
 
