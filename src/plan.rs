@@ -165,7 +165,7 @@ async fn inspect_source(
     let q = |e: tokio_postgres::Error| {
         Error::failure(format!(
             "source {ep}: reading the catalog: {}",
-            crate::ledger::db_message(&e)
+            crate::pg::db_message(&e)
         ))
     };
     let row = client
@@ -206,7 +206,7 @@ async fn inspect_source(
                 problems.push(
                     Error::config(format!(
                         "source {ep}: cannot read storage.buckets: {}",
-                        crate::ledger::db_message(&e)
+                        crate::pg::db_message(&e)
                     ))
                     .with_fix(
                         "connect as Supabase's `postgres` role, which can read the storage schema",
@@ -242,7 +242,7 @@ async fn check_snapshot_export(client: &Client, ep: &Endpoint) -> Result<()> {
         let _ = client.batch_execute("ROLLBACK").await;
         return Err(Error::config(format!(
             "source {ep}: the server refused to export a snapshot ({}), as a transaction pooler does",
-            crate::ledger::db_message(&e)
+            crate::pg::db_message(&e)
         ))
         .with_fix("use the session pooler on port 5432 or the direct connection"));
     }
@@ -255,7 +255,7 @@ async fn inspect_target(settings: &Settings) -> Result<TargetInfo> {
     let q = |e: tokio_postgres::Error| {
         Error::failure(format!(
             "target {ep}: reading the catalog: {}",
-            crate::ledger::db_message(&e)
+            crate::pg::db_message(&e)
         ))
     };
     let row = client

@@ -197,7 +197,7 @@ pub async fn target_tables(
         .map_err(|e| {
             Error::failure(format!(
                 "target: reading its tables: {}",
-                crate::ledger::db_message(&e)
+                crate::pg::db_message(&e)
             ))
         })?;
     let mut out: HashMap<(String, String), TargetTable> = HashMap::new();
@@ -230,7 +230,7 @@ pub async fn first_with_rows<'t>(
         let rows = client.query(&sql, &[]).await.map_err(|e| {
             Error::failure(format!(
                 "target: checking that its tables are empty: {}",
-                crate::ledger::db_message(&e)
+                crate::pg::db_message(&e)
             ))
         })?;
         if let Some(first) = rows.iter().map(|r| r.get::<_, i32>(0)).min() {
@@ -241,5 +241,5 @@ pub async fn first_with_rows<'t>(
 }
 
 fn source_err(doing: &str, e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!("source: {doing}: {}", crate::ledger::db_message(e)))
+    Error::failure(format!("source: {doing}: {}", crate::pg::db_message(e)))
 }

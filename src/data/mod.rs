@@ -349,14 +349,14 @@ async fn plan(
     let tx = client.transaction().await.map_err(|e| {
         Error::failure(format!(
             "ledger: writing the chunk plan: {}",
-            crate::ledger::db_message(&e)
+            crate::pg::db_message(&e)
         ))
     })?;
     chunks::insert_plan(&tx, run_id, &planned).await?;
     tx.commit().await.map_err(|e| {
         Error::failure(format!(
             "ledger: writing the chunk plan: {}",
-            crate::ledger::db_message(&e)
+            crate::pg::db_message(&e)
         ))
     })?;
     let chunks: usize = plan.iter().map(|(_, r)| r.len()).sum();
@@ -398,7 +398,7 @@ async fn restart_ctid_tables(
         let failed = |e: tokio_postgres::Error| {
             Error::failure(format!(
                 "target: emptying {schema}.{table} to restart it: {}",
-                crate::ledger::db_message(&e)
+                crate::pg::db_message(&e)
             ))
         };
         let tx = client.transaction().await.map_err(failed)?;

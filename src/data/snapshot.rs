@@ -12,7 +12,7 @@
 use tokio_postgres::Client;
 
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
+use crate::pg::db_message;
 use crate::pg::{self, quote_literal, Endpoint, Side};
 
 /// Session settings that make text output of every source session the same,

@@ -109,7 +109,7 @@ async fn strictly_increasing(
             Error::failure(format!(
                 "source: checking split points for {}: {}",
                 table.label(),
-                crate::ledger::db_message(&e)
+                crate::pg::db_message(&e)
             ))
         })
 }
@@ -200,7 +200,7 @@ async fn query(
         Error::failure(format!(
             "source: choosing split points for {}: {}",
             table.label(),
-            crate::ledger::db_message(&e)
+            crate::pg::db_message(&e)
         ))
     })
 }

@@ -20,7 +20,7 @@ use super::copy::{self, Moved};
 use super::snapshot;
 use crate::error::{Error, Result};
 use crate::ledger::chunks::{self, Pending};
-use crate::ledger::db_message;
+use crate::pg::db_message;
 use crate::pg::retry::{backoff, is_transient, MAX_ATTEMPTS};
 use crate::pg::Side;
 use crate::progress::Progress;

@@ -11,8 +11,8 @@ use tokio_postgres::GenericClient;
 
 use super::PostDataStep;
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
 use crate::mapping::scope::Scope;
+use crate::pg::db_message;
 use crate::pg::{self, quote_ident, quote_qualified, Endpoint, Side};
 use crate::sqlrewrite::classify::PostKind;
 

@@ -51,7 +51,7 @@ async fn partitioned_tables(client: &Client) -> Result<HashSet<(String, String)>
         .map_err(|e| {
             Error::failure(format!(
                 "target: listing partitioned tables: {}",
-                crate::ledger::db_message(&e)
+                crate::pg::db_message(&e)
             ))
         })?
         .iter()

@@ -237,7 +237,7 @@ async fn sequence_steps(
             &[],
         )
         .await
-        .map_err(|e| Error::failure(format!("target: listing sequences: {}", crate::ledger::db_message(&e))))?
+        .map_err(|e| Error::failure(format!("target: listing sequences: {}", crate::pg::db_message(&e))))?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
@@ -282,7 +282,7 @@ async fn derived_steps(
         .map_err(|e| {
             Error::failure(format!(
                 "target: listing tables: {}",
-                crate::ledger::db_message(&e)
+                crate::pg::db_message(&e)
             ))
         })?;
     let mut out = Vec::new();

@@ -7,7 +7,8 @@ use tokio_postgres::Client;
 
 use super::PostDataStep;
 use crate::error::{Error, Result};
-use crate::ledger::{db_message, finalize_steps};
+use crate::ledger::finalize_steps;
+use crate::pg::db_message;
 
 /// Runs a step and records it in one transaction sent as one message: a
 /// schema of thousands of tables has thousands of steps, and each round

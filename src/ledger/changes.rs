@@ -4,8 +4,8 @@
 
 use tokio_postgres::{Client, Transaction};
 
-use super::db_message;
 use crate::error::{Error, Result};
+use crate::pg::db_message;
 use crate::sqlrewrite::affects::affects;
 use crate::sqlrewrite::Change;
 

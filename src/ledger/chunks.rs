@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
-use super::db_message;
 use crate::error::{Error, Result};
+use crate::pg::db_message;
 use crate::ranges::{KeyColumn, Range};
 
 pub const CTID_NOTE: &str = "split by ctid (no usable key, or a key scattered over the heap): ctid ranges do not survive a new snapshot, so this table restarts whole after an interruption";

@@ -29,7 +29,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 use crate::error::{Error, Result};
-use crate::pg::{self, Endpoint, Side};
+use crate::pg::{self, db_message, Endpoint, Side};
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -262,12 +262,6 @@ async fn active_run(client: &Client, source_label: &str) -> Result<String> {
         .map_err(|e| db_err("starting a run", &e))?;
     tracing::info!(run = %id, "started a new run");
     Ok(id)
-}
-
-/// The server's message without the driver's prefix.
-pub(crate) fn db_message(e: &tokio_postgres::Error) -> String {
-    e.as_db_error()
-        .map_or_else(|| e.to_string(), |d| d.message().to_string())
 }
 
 /// Whether the target holds a ledger at all (read without creating one).

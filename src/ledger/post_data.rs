@@ -9,8 +9,9 @@
 use serde::Serialize;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
-use super::{db_message, Ledger};
+use super::Ledger;
 use crate::error::{Error, Result};
+use crate::pg::db_message;
 use crate::sqlrewrite::classify::PostKind;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

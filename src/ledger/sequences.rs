@@ -3,9 +3,9 @@
 
 use tokio_postgres::Client;
 
-use super::db_message;
 use crate::error::{Error, Result};
 pub use crate::pg::catalog::SequenceValue;
+use crate::pg::db_message;
 
 pub async fn store(client: &mut Client, run_id: &str, values: &[SequenceValue]) -> Result<()> {
     let tx = client.transaction().await.map_err(|e| ledger_err(&e))?;

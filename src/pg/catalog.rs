@@ -4,8 +4,8 @@ use tokio_postgres::GenericClient;
 
 use super::quote_qualified;
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
 use crate::mapping::scope::Scope;
+use crate::pg::db_message;
 
 /// Tables per schema outside the system schemas, without the ones an
 /// extension owns (its script recreates those): what a side holds, before

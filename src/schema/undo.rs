@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use tokio_postgres::GenericClient;
 
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
 use crate::mapping::scope::Scope;
+use crate::pg::db_message;
 
 fn not_extension_member(class: &str, oid: &str) -> String {
     format!(

@@ -259,7 +259,7 @@ fn builtin_scalar(t: &TypeInfo, oid: u32) -> bool {
 }
 
 pub fn catalog_err(side: Side, doing: &str, e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!("{side}: {doing}: {}", crate::ledger::db_message(e)))
+    Error::failure(format!("{side}: {doing}: {}", crate::pg::db_message(e)))
 }
 
 #[cfg(test)]

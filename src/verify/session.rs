@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 
 use super::canonical::SESSION_SETUP;
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
+use crate::pg::db_message;
 use crate::pg::{self, quote_literal, retry, Endpoint, Side};
 
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";

@@ -37,7 +37,7 @@ use super::session::Pairs;
 use super::spill::{self, Spill};
 use super::tally::Tally;
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
+use crate::pg::db_message;
 use crate::pg::retry::{self, MAX_ATTEMPTS};
 use crate::pg::Side;
 use crate::progress::Progress;
