@@ -237,7 +237,7 @@ async fn sequence_steps(
             &[],
         )
         .await
-        .map_err(|e| Error::failure(format!("target: listing sequences: {}", crate::pg::db_message(&e))))?
+        .map_err(|e| Error::db("target: listing sequences", e))?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
@@ -279,12 +279,7 @@ async fn derived_steps(
             &[],
         )
         .await
-        .map_err(|e| {
-            Error::failure(format!(
-                "target: listing tables: {}",
-                crate::pg::db_message(&e)
-            ))
-        })?;
+        .map_err(|e| Error::db("target: listing tables", e))?;
     let mut out = Vec::new();
     for r in rows {
         let (kind, schema, name): (String, String, String) = (r.get(0), r.get(1), r.get(2));

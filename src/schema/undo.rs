@@ -10,7 +10,6 @@ use tokio_postgres::GenericClient;
 
 use crate::error::{Error, Result};
 use crate::mapping::scope::Scope;
-use crate::pg::db_message;
 
 fn not_extension_member(class: &str, oid: &str) -> String {
     format!(
@@ -71,10 +70,7 @@ pub async fn inventory(
 }
 
 fn fail(e: tokio_postgres::Error) -> Error {
-    Error::failure(format!(
-        "target: reading the catalog for the undo journal: {}",
-        db_message(&e)
-    ))
+    Error::db("target: reading the catalog for the undo journal", e)
 }
 
 /// What is new in `after`, as (object, undo SQL), in creation-dependency

@@ -210,9 +210,10 @@ fn queries(scope: &Scope) -> Vec<(&'static str, String)> {
 pub async fn read(client: &Client, side: Side, scope: &Scope) -> Result<Inventory> {
     let mut out = Inventory::new();
     for (what, sql) in queries(scope) {
-        let rows = client.query(&sql, &[]).await.map_err(|e| {
-            catalog_err(side, &format!("reading the schema inventory ({what})"), &e)
-        })?;
+        let rows = client
+            .query(&sql, &[])
+            .await
+            .map_err(|e| catalog_err(side, &format!("reading the schema inventory ({what})"), e))?;
         for r in rows {
             out.insert(r.get(0), r.get::<_, Option<String>>(1).unwrap_or_default());
         }

@@ -275,7 +275,7 @@ async fn verify(
     let left_out = rules.scope.left_out(
         &crate::pg::catalog::tables_by_schema(&src.client)
             .await
-            .map_err(|e| catalog::catalog_err(Side::Source, "counting tables per schema", &e))?,
+            .map_err(|e| catalog::catalog_err(Side::Source, "counting tables per schema", e))?,
     );
 
     let tables = works

@@ -216,7 +216,7 @@ async fn source_objects(source: &Client) -> Result<Vec<SourceObject>> {
     let exists: bool = source
         .query_one("SELECT to_regclass('storage.objects') IS NOT NULL", &[])
         .await
-        .map_err(|e| catalog_err(Side::Source, "looking for storage.objects", &e))?
+        .map_err(|e| catalog_err(Side::Source, "looking for storage.objects", e))?
         .get(0);
     if !exists {
         return Ok(Vec::new());
@@ -228,7 +228,7 @@ async fn source_objects(source: &Client) -> Result<Vec<SourceObject>> {
             &[],
         )
         .await
-        .map_err(|e| catalog_err(Side::Source, "reading storage.objects", &e))?;
+        .map_err(|e| catalog_err(Side::Source, "reading storage.objects", e))?;
     Ok(rows
         .into_iter()
         .map(|r| SourceObject {
@@ -258,7 +258,7 @@ async fn metadata_table(target: &Client, scope: &Scope) -> Result<Option<(String
             &[],
         )
         .await
-        .map_err(|e| catalog_err(Side::Target, "looking for the file metadata table", &e))?;
+        .map_err(|e| catalog_err(Side::Target, "looking for the file metadata table", e))?;
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
@@ -274,7 +274,7 @@ async fn metadata_rows(
             &[&quote_qualified(schema, table)],
         )
         .await
-        .map_err(|e| catalog_err(Side::Target, "reading the file metadata table", &e))?
+        .map_err(|e| catalog_err(Side::Target, "reading the file metadata table", e))?
         .get(0);
     let checksum = if has_checksum {
         format!("{}::text", quote_ident("checksum"))
@@ -290,7 +290,7 @@ async fn metadata_rows(
             &[],
         )
         .await
-        .map_err(|e| catalog_err(Side::Target, "reading the file metadata table", &e))?;
+        .map_err(|e| catalog_err(Side::Target, "reading the file metadata table", e))?;
     Ok(rows
         .into_iter()
         .map(|r| {

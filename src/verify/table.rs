@@ -420,8 +420,8 @@ async fn cut_points(on: Sides<'_>, side: Side, sql: &str, every: u64) -> Result<
             Ok(points) => return Ok(points),
             Err(e) => e,
         };
-        let error = catalog_err(side, "choosing where to cut a range for narrowing", &e);
-        if !retry::is_transient(&e) {
+        let error = catalog_err(side, "choosing where to cut a range for narrowing", e);
+        if !error.is_transient() {
             return Err(error);
         }
         again(on, &mut attempt, error).await?;
