@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 
 use super::canonical::SESSION_SETUP;
 use crate::error::{Error, Result};
-use crate::pg::{self, quote_literal, retry, Endpoint, Side};
+use crate::pg::{self, quote_literal, Endpoint, Side};
 
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
@@ -49,11 +49,14 @@ async fn worker(
             quote_literal(snapshot)
         ))
         .await
-        .map_err(|e| OpenFailure {
-            transient: retry::is_transient(&e),
-            error: session_err(side, ep, "importing the verify snapshot", e).with_fix(
+        .map_err(|e| {
+            let error = session_err(side, ep, "importing the verify snapshot", e).with_fix(
                 "the snapshot ends with verify's first connection to this server: run `supamigrate verify` again",
-            ),
+            );
+            OpenFailure {
+                transient: error.is_transient(),
+                error,
+            }
         })?;
     Ok(client)
 }
