@@ -201,8 +201,9 @@ async fn run_phase(
     }
     let mut first: Option<Error> = None;
     while let Some(res) = set.join_next().await {
-        let res =
-            res.unwrap_or_else(|e| Err(Error::failure(format!("finalize: a worker died: {e}"))));
+        let res = res.unwrap_or_else(|e| {
+            Err(Error::failure(format!("finalize: a worker died: {e}")).with_source(e))
+        });
         if let Err(e) = res {
             if first.is_none() {
                 // Stop the other workers from taking more steps; the ones in

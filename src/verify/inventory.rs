@@ -259,10 +259,14 @@ impl Explanation {
 /// without an `object` (rules that changed no inventory object) are skipped.
 pub fn load_explanations(path: &Path) -> Result<Vec<Explanation>> {
     let what = format!("change list {}", path.display());
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::config(format!("{what}: {e}")).with_fix("check the --changes path"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::config(format!("{what}: {e}"))
+            .with_source(e)
+            .with_fix("check the --changes path")
+    })?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         Error::config(format!("{what}: not JSON: {e}"))
+            .with_source(e)
             .with_fix("pass the JSON file written by `rewrite --changes`")
     })?;
     let items = match value {
@@ -298,6 +302,7 @@ pub fn load_explanations(path: &Path) -> Result<Vec<Explanation>> {
             .map(str::to_string);
         let entry: Explanation = serde_json::from_value(item).map_err(|e| {
             Error::config(format!("{what}: {e}"))
+                .with_source(e)
                 .with_fix("each entry needs string fields `object` and `rule`")
         })?;
         match action {

@@ -350,7 +350,11 @@ pub async fn run_jobs(
     }
     let mut results = Vec::new();
     while let Some(joined) = set.join_next().await {
-        results.extend(joined.map_err(|e| Error::failure(format!("verify worker stopped: {e}")))??);
+        results.extend(
+            joined.map_err(|e| {
+                Error::failure(format!("verify worker stopped: {e}")).with_source(e)
+            })??,
+        );
     }
     Ok(results)
 }
@@ -448,7 +452,8 @@ async fn again(on: Sides<'_>, attempt: &mut u32, failure: Error) -> Result<()> {
             );
             return Err(
                 Error::failure(format!("{}, after {attempt} attempts", failure.message()))
-                    .with_fix(fix),
+                    .with_fix(fix)
+                    .with_source(failure),
             );
         }
         let doing = if opening {
@@ -551,7 +556,7 @@ async fn narrow_keyless(on: Sides<'_>, range: &Range, started: Instant) -> Resul
     let (src, tgt) = both(on, sql, NARROW, keep).await?;
     let (missing, extra) = tokio::task::spawn_blocking(move || spill::compare(source, target))
         .await
-        .map_err(|e| Error::failure(format!("comparing row hashes stopped: {e}")))?
+        .map_err(|e| Error::failure(format!("comparing row hashes stopped: {e}")).with_source(e))?
         .map_err(|e| spill_error(work, e))?;
     on.tally
         .lock()
@@ -565,6 +570,7 @@ fn spill_error(work: &TableWork, e: std::io::Error) -> Error {
         "table {}.{}: keeping row hashes in temporary files: {e}",
         work.schema, work.name
     ))
+    .with_source(e)
     .with_fix(
         "free space in the temporary directory (TMPDIR) or point TMPDIR elsewhere; for too many open files, raise `ulimit -n` or lower copy.jobs",
     )
