@@ -3,7 +3,15 @@
 //! Every message is a single line that names the thing that failed and, where
 //! there is one, the fix. Messages never carry passwords or secret values:
 //! endpoints are shown as `user@host:port/db` (see `pg::Endpoint`).
+//!
+//! An error keeps the driver or I/O error it came from as its source, so
+//! that whether another attempt may succeed is decided once, here, from the
+//! cause ([`Error::is_transient`]), not by each caller from a string. The
+//! message already quotes what the operator needs of the cause, so the CLI
+//! prints an `Error` and not its sources ([`one_line`]). A source is kept
+//! only when its own text holds no secret either.
 
+use std::error::Error as StdError;
 use std::fmt;
 
 /// What kind of failure this is, which decides the process exit code (SPEC §2).
@@ -30,11 +38,17 @@ impl Kind {
     }
 }
 
+/// A source is anything the error came from, boxed so that one type can
+/// hold driver, pool, I/O and SDK errors alike.
+type Source = Box<dyn StdError + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub struct Error {
     kind: Kind,
     message: String,
     fix: Option<String>,
+    #[source]
+    source: Option<Source>,
 }
 
 impl fmt::Display for Error {
@@ -53,7 +67,20 @@ impl Error {
             kind,
             message: single_line(message.into()),
             fix: None,
+            source: None,
         }
+    }
+
+    /// A failed database call: `"{context}: {server message}"`, keeping the
+    /// driver error (its text never holds the password) as the source.
+    pub fn db(context: impl fmt::Display, e: tokio_postgres::Error) -> Self {
+        Self::failure(format!("{context}: {}", crate::pg::db_message(&e))).with_source(e)
+    }
+
+    /// A connection that could not be taken from a pool:
+    /// `"{context}: {pool error}"`, keeping the pool error as the source.
+    pub fn pool(context: impl fmt::Display, e: deadpool_postgres::PoolError) -> Self {
+        Self::failure(format!("{context}: {e}")).with_source(e)
     }
 
     pub fn failure(message: impl Into<String>) -> Self {
@@ -76,6 +103,36 @@ impl Error {
     pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
         self.fix = Some(single_line(fix.into()));
         self
+    }
+
+    /// Keeps `e` as the cause. Its text must hold no secret: the message
+    /// is what the operator reads, the source is what code inspects.
+    pub fn with_source(mut self, e: impl Into<Source>) -> Self {
+        self.source = Some(e.into());
+        self
+    }
+
+    /// Whether another attempt may succeed, decided by the first database
+    /// or pool error in the source chain; an error without one is permanent.
+    pub fn is_transient(&self) -> bool {
+        let mut cause = self.source();
+        while let Some(c) = cause {
+            if let Some(e) = c.downcast_ref::<tokio_postgres::Error>() {
+                return crate::pg::retry::is_transient(e);
+            }
+            if let Some(e) = c.downcast_ref::<deadpool_postgres::PoolError>() {
+                use deadpool_postgres::PoolError;
+                match e {
+                    PoolError::Backend(b) => return crate::pg::retry::is_transient(b),
+                    PoolError::Timeout(_) | PoolError::Closed => return true,
+                    PoolError::NoRuntimeSpecified => return false,
+                    // A hook's own error: its source, if any, decides.
+                    PoolError::PostCreateHook(_) => {}
+                }
+            }
+            cause = c.source();
+        }
+        false
     }
 
     pub fn kind(&self) -> Kind {
@@ -113,6 +170,20 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
         .map_or(1, |e| e.kind().exit_code())
 }
 
+/// The one line the CLI prints for an error: each `anyhow` context, then
+/// the first [`Error`] and not its sources, whose text its message already
+/// quotes. An error that holds no [`Error`] is printed with all its causes.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in err.chain() {
+        parts.push(cause.to_string());
+        if cause.is::<Error>() {
+            break;
+        }
+    }
+    parts.join(": ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +199,45 @@ mod tests {
         let err = anyhow::Error::new(Error::refused("busy")).context("running data");
         assert_eq!(exit_code_for(&err), 4);
         assert_eq!(exit_code_for(&anyhow::anyhow!("plain")), 1);
+    }
+
+    #[test]
+    fn the_printed_line_quotes_the_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = Error::config(format!("input x.sql: {io}"))
+            .with_fix("pass an existing file")
+            .with_source(io);
+        let err = anyhow::Error::new(e).context("running rewrite");
+        assert_eq!(
+            one_line(&err),
+            "running rewrite: input x.sql: no such file; fix: pass an existing file"
+        );
+        let plain = anyhow::Error::new(std::io::Error::other("disk full")).context("writing");
+        assert_eq!(one_line(&plain), "writing: disk full");
+    }
+
+    #[test]
+    fn transience_comes_from_the_pool_error_in_the_chain() {
+        use deadpool_postgres::{PoolError, TimeoutType};
+        let closed = || Error::pool("target: connecting", PoolError::Closed);
+        assert!(closed().is_transient());
+        assert_eq!(
+            closed().to_string(),
+            "target: connecting: Pool has been closed"
+        );
+        assert!(
+            Error::pool("source: connecting", PoolError::Timeout(TimeoutType::Wait)).is_transient()
+        );
+        // A retry decided further up sees through the wrapping.
+        let wrapped =
+            Error::failure("copying public.t chunk 1: target: connecting: Pool has been closed")
+                .with_source(closed());
+        assert!(wrapped.is_transient());
+        assert!(!Error::pool("target: connecting", PoolError::NoRuntimeSpecified).is_transient());
+        // The same text without a source is permanent: no string decides.
+        assert!(!Error::failure("target: connecting: Pool has been closed").is_transient());
+        let io = Error::failure("reading").with_source(std::io::Error::other("reset"));
+        assert!(!io.is_transient());
     }
 }
 

@@ -20,11 +20,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             let code = supamigrate::error::exit_code_for(&err);
-            let line = err
-                .chain()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(": ");
+            let line = supamigrate::error::one_line(&err);
             if json {
                 println!(
                     "{}",

@@ -178,12 +178,7 @@ async fn inspect_source(
 ) -> Result<SourceInfo> {
     pg::refuse_transaction_pooler(ep)?;
     let client = pg::connect(Side::Source, ep).await?;
-    let q = |e: tokio_postgres::Error| {
-        Error::failure(format!(
-            "source {ep}: reading the catalog: {}",
-            crate::ledger::db_message(&e)
-        ))
-    };
+    let q = |e: tokio_postgres::Error| Error::db(format!("source {ep}: reading the catalog"), e);
     let row = client
         .query_one(
             "SELECT current_setting('server_version'), pg_database_size(current_database()),
@@ -222,8 +217,9 @@ async fn inspect_source(
                 problems.push(
                     Error::config(format!(
                         "source {ep}: cannot read storage.buckets: {}",
-                        crate::ledger::db_message(&e)
+                        pg::db_message(&e)
                     ))
+                    .with_source(e)
                     .with_fix(
                         "connect as Supabase's `postgres` role, which can read the storage schema",
                     )
@@ -258,8 +254,9 @@ async fn check_snapshot_export(client: &Client, ep: &Endpoint) -> Result<()> {
         let _ = client.batch_execute("ROLLBACK").await;
         return Err(Error::config(format!(
             "source {ep}: the server refused to export a snapshot ({}), as a transaction pooler does",
-            crate::ledger::db_message(&e)
+            pg::db_message(&e)
         ))
+        .with_source(e)
         .with_fix("use the session pooler on port 5432 or the direct connection"));
     }
     Ok(())
@@ -268,12 +265,7 @@ async fn check_snapshot_export(client: &Client, ep: &Endpoint) -> Result<()> {
 async fn inspect_target(settings: &Settings) -> Result<TargetInfo> {
     let ep = aws::secrets::target_endpoint(settings).await?;
     let client = pg::connect(Side::Target, &ep).await?;
-    let q = |e: tokio_postgres::Error| {
-        Error::failure(format!(
-            "target {ep}: reading the catalog: {}",
-            crate::ledger::db_message(&e)
-        ))
-    };
+    let q = |e: tokio_postgres::Error| Error::db(format!("target {ep}: reading the catalog"), e);
     let row = client
         .query_one(
             "SELECT current_setting('server_version'), pg_database_size(current_database()),

@@ -56,6 +56,7 @@ pub async fn check_bucket(client: &Client, what: &str, bucket: &str) -> Result<(
                     "{what}: bucket `{bucket}`: {}",
                     super::describe(&err)
                 ))
+                .with_source(err)
                 .with_fix("check the endpoint, region and AWS credentials"),
             })
         }

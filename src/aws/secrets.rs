@@ -93,7 +93,9 @@ async fn fetch(secret: &SecretRef) -> Result<Secret> {
                     "check AWS credentials, region and network access to Secrets Manager",
                 ),
             };
-            Error::config(format!("target.secret_id {}: {why}", secret.id)).with_fix(fix)
+            Error::config(format!("target.secret_id {}: {why}", secret.id))
+                .with_source(e)
+                .with_fix(fix)
         })?;
     out.secret_string().map(Secret::new).ok_or_else(|| {
         Error::config(format!(

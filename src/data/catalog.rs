@@ -113,13 +113,13 @@ pub async fn source_tables(client: &impl GenericClient, scope: &Scope) -> Result
     let rows = client
         .query(&tables_sql(scope), &[])
         .await
-        .map_err(|e| source_err("listing tables", &e))?;
+        .map_err(|e| source_err("listing tables", e))?;
     let oids: Vec<u32> = rows.iter().map(|r| r.get(0)).collect();
     let mut columns: HashMap<u32, Vec<tokio_postgres::Row>> = HashMap::new();
     for r in client
         .query(COLUMNS, &[&oids])
         .await
-        .map_err(|e| source_err("reading columns", &e))?
+        .map_err(|e| source_err("reading columns", e))?
     {
         columns.entry(r.get(0)).or_default().push(r);
     }
@@ -127,7 +127,7 @@ pub async fn source_tables(client: &impl GenericClient, scope: &Scope) -> Result
     for k in client
         .query(KEY, &[&oids])
         .await
-        .map_err(|e| source_err("reading keys", &e))?
+        .map_err(|e| source_err("reading keys", e))?
     {
         let names: Vec<String> = k.get(1);
         let types: Vec<String> = k.get(2);
@@ -195,10 +195,7 @@ pub async fn target_tables(
         )
         .await
         .map_err(|e| {
-            Error::failure(format!(
-                "target: reading its tables: {}",
-                crate::ledger::db_message(&e)
-            ))
+            Error::db("target: reading its tables", e)
         })?;
     let mut out: HashMap<(String, String), TargetTable> = HashMap::new();
     for r in rows {
@@ -227,12 +224,10 @@ pub async fn first_with_rows<'t>(
             .map(|(i, t)| format!("SELECT {i} WHERE EXISTS (SELECT 1 FROM {})", t.qualified()))
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
-        let rows = client.query(&sql, &[]).await.map_err(|e| {
-            Error::failure(format!(
-                "target: checking that its tables are empty: {}",
-                crate::ledger::db_message(&e)
-            ))
-        })?;
+        let rows = client
+            .query(&sql, &[])
+            .await
+            .map_err(|e| Error::db("target: checking that its tables are empty", e))?;
         if let Some(first) = rows.iter().map(|r| r.get::<_, i32>(0)).min() {
             return Ok(batch.get(usize::try_from(first).unwrap_or(usize::MAX)));
         }
@@ -240,6 +235,6 @@ pub async fn first_with_rows<'t>(
     Ok(None)
 }
 
-fn source_err(doing: &str, e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!("source: {doing}: {}", crate::ledger::db_message(e)))
+fn source_err(doing: &str, e: tokio_postgres::Error) -> Error {
+    Error::db(format!("source: {doing}"), e)
 }

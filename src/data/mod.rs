@@ -328,19 +328,14 @@ async fn plan(
             ranges,
         })
         .collect();
-    let tx = client.transaction().await.map_err(|e| {
-        Error::failure(format!(
-            "ledger: writing the chunk plan: {}",
-            crate::ledger::db_message(&e)
-        ))
-    })?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| Error::db("ledger: writing the chunk plan", e))?;
     chunks::insert_plan(&tx, run_id, &planned).await?;
-    tx.commit().await.map_err(|e| {
-        Error::failure(format!(
-            "ledger: writing the chunk plan: {}",
-            crate::ledger::db_message(&e)
-        ))
-    })?;
+    tx.commit()
+        .await
+        .map_err(|e| Error::db("ledger: writing the chunk plan", e))?;
     let chunks: usize = plan.iter().map(|(_, r)| r.len()).sum();
     tracing::info!(tables = plan.len(), chunks, "planned the copy");
     Ok(())
@@ -378,10 +373,10 @@ async fn restart_ctid_tables(
     let mut restarted = Vec::new();
     for (schema, table) in chunks::ctid_tables_to_restart(client, run_id).await? {
         let failed = |e: tokio_postgres::Error| {
-            Error::failure(format!(
-                "target: emptying {schema}.{table} to restart it: {}",
-                crate::ledger::db_message(&e)
-            ))
+            Error::db(
+                format!("target: emptying {schema}.{table} to restart it"),
+                e,
+            )
         };
         let tx = client.transaction().await.map_err(failed)?;
         tx.batch_execute(&format!(

@@ -12,7 +12,6 @@
 use tokio_postgres::Client;
 
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
 use crate::pg::{self, quote_literal, Endpoint, Side};
 
 /// Session settings that make text output of every source session the same,
@@ -36,12 +35,12 @@ impl Coordinator {
                 "{SOURCE_SESSION}; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
             ))
             .await
-            .map_err(|e| err("opening the snapshot transaction", &e))?;
+            .map_err(|e| err("opening the snapshot transaction", e))?;
         let id: String = client
             .query_one("SELECT pg_export_snapshot()", &[])
             .await
             .map_err(|e| {
-                err("exporting the snapshot", &e).with_fix(
+                err("exporting the snapshot", e).with_fix(
                     "connect to the database directly or through a session-mode pooler (port 5432), not a transaction-mode pooler",
                 )
             })?
@@ -63,7 +62,7 @@ impl Coordinator {
         self.client
             .batch_execute("COMMIT")
             .await
-            .map_err(|e| err("closing the snapshot transaction", &e))
+            .map_err(|e| err("closing the snapshot transaction", e))
     }
 }
 
@@ -79,6 +78,6 @@ pub async fn import(client: &Client, id: &str) -> std::result::Result<(), tokio_
         .await
 }
 
-fn err(doing: &str, e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!("source: {doing}: {}", db_message(e)))
+fn err(doing: &str, e: tokio_postgres::Error) -> Error {
+    Error::db(format!("source: {doing}"), e)
 }

@@ -106,11 +106,10 @@ async fn strictly_increasing(
         .await
         .map(|r| r.get::<_, Option<bool>>(0) == Some(true))
         .map_err(|e| {
-            Error::failure(format!(
-                "source: checking split points for {}: {}",
-                table.label(),
-                crate::ledger::db_message(&e)
-            ))
+            Error::db(
+                format!("source: checking split points for {}", table.label()),
+                e,
+            )
         })
 }
 
@@ -197,10 +196,9 @@ async fn query(
     sql: &str,
 ) -> Result<Vec<tokio_postgres::Row>> {
     client.query(sql, &[]).await.map_err(|e| {
-        Error::failure(format!(
-            "source: choosing split points for {}: {}",
-            table.label(),
-            crate::ledger::db_message(&e)
-        ))
+        Error::db(
+            format!("source: choosing split points for {}", table.label()),
+            e,
+        )
     })
 }

@@ -20,8 +20,7 @@ use super::copy::{self, Moved};
 use super::snapshot;
 use crate::error::{Error, Result};
 use crate::ledger::chunks::{self, Pending};
-use crate::ledger::db_message;
-use crate::pg::retry::{backoff, is_transient, MAX_ATTEMPTS};
+use crate::pg::retry::{backoff, MAX_ATTEMPTS};
 use crate::pg::Side;
 use crate::progress::Progress;
 
@@ -70,13 +69,12 @@ pub async fn run(shared: Arc<Shared>) -> Result<()> {
     }
 }
 
-/// A failure of one attempt, with the side it came from.
+/// A failure of one attempt; its error's message starts with the side it
+/// came from.
 struct Failure {
-    side: Side,
     /// Bytes this attempt had streamed before it failed.
     bytes: u64,
-    message: String,
-    transient: bool,
+    error: Error,
 }
 
 async fn copy_with_retries(shared: &Shared, job: &Job) -> Result<()> {
@@ -92,15 +90,16 @@ async fn copy_with_retries(shared: &Shared, job: &Job) -> Result<()> {
                 return Ok(());
             }
             Err(f) => {
-                let text = format!("{}: {}", f.side, f.message);
+                let text = f.error.message();
                 shared.progress.chunk_failed(&label, f.bytes);
                 if let Ok(client) = shared.target.get().await {
                     // Best effort: the ledger note is for the operator, the
                     // retry does not depend on it.
-                    let _ = chunks::record_attempt(&**client, job.chunk.id, &text).await;
+                    let _ = chunks::record_attempt(&**client, job.chunk.id, text).await;
                 }
-                if !f.transient || attempt >= MAX_ATTEMPTS {
-                    let tries = if f.transient {
+                let transient = f.error.is_transient();
+                if !transient || attempt >= MAX_ATTEMPTS {
+                    let tries = if transient {
                         format!(" after {attempt} attempts")
                     } else {
                         String::new()
@@ -109,11 +108,12 @@ async fn copy_with_retries(shared: &Shared, job: &Job) -> Result<()> {
                         "copying {label} chunk {}{tries}: {text}",
                         job.chunk.ordinal
                     ))
-                    .with_fix("fix the cause, then resume with `supamigrate data`"));
+                    .with_fix("fix the cause, then resume with `supamigrate data`")
+                    .with_source(f.error));
                 }
                 shared
                     .progress
-                    .chunk_retry(&label, job.chunk.ordinal, attempt, &text);
+                    .chunk_retry(&label, job.chunk.ordinal, attempt, text);
                 tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
             }
@@ -126,12 +126,12 @@ async fn copy_chunk(shared: &Shared, job: &Job) -> std::result::Result<Moved, Fa
         .source
         .get()
         .await
-        .map_err(|e| pool_failure(Side::Source, &e))?;
+        .map_err(|e| pool_failure(Side::Source, e))?;
     let mut target = shared
         .target
         .get()
         .await
-        .map_err(|e| pool_failure(Side::Target, &e))?;
+        .map_err(|e| pool_failure(Side::Target, e))?;
     let mut streamed = 0;
     let mut source_broken = false;
     match copy_on(
@@ -171,17 +171,17 @@ async fn copy_on(
 ) -> std::result::Result<Moved, Failure> {
     snapshot::import(source, &shared.snapshot)
         .await
-        .map_err(|e| failure(Side::Source, &e))?;
+        .map_err(|e| failure(Side::Source, e))?;
     // The driver's own transaction type, not deadpool's wrapper, so the pump
     // and the ledger code take plain tokio-postgres types.
     let client: &mut tokio_postgres::Client = target;
     let tx = client
         .transaction()
         .await
-        .map_err(|e| failure(Side::Target, &e))?;
+        .map_err(|e| failure(Side::Target, e))?;
     tx.batch_execute(TARGET_TX)
         .await
-        .map_err(|e| failure(Side::Target, &e))?;
+        .map_err(|e| failure(Side::Target, e))?;
     let sql = copy::copy_sql(&job.table, &job.chunk.key, &job.chunk.range);
     let label = job.table.label();
     let moved = copy::pump(source, &tx, &sql, |n| {
@@ -189,18 +189,18 @@ async fn copy_on(
         shared.progress.bytes(&label, n);
     })
     .await
-    .map_err(|(side, e)| failure(side, &e))?;
+    .map_err(|(side, e)| failure(side, e))?;
     let marked = chunks::mark_done(&tx, job.chunk.id, moved.rows, moved.bytes)
         .await
-        .map_err(|e| failure(Side::Target, &e))?;
+        .map_err(|e| failure(Side::Target, e))?;
     if !marked {
         // An earlier attempt committed but its acknowledgement was lost
         // (the ledger lock rules out another run): keep that copy, drop this.
-        tx.rollback().await.map_err(|e| failure(Side::Target, &e))?;
+        tx.rollback().await.map_err(|e| failure(Side::Target, e))?;
         tracing::info!(table = %label, chunk = job.chunk.ordinal, "chunk was already committed by an earlier attempt");
         return Ok(Moved::default());
     }
-    tx.commit().await.map_err(|e| failure(Side::Target, &e))?;
+    tx.commit().await.map_err(|e| failure(Side::Target, e))?;
     // The chunk is done once the target committed; ending the read-only
     // source transaction can fail (backend gone) without losing anything.
     if let Err(e) = source.batch_execute("COMMIT").await {
@@ -210,24 +210,16 @@ async fn copy_on(
     Ok(moved)
 }
 
-fn failure(side: Side, e: &tokio_postgres::Error) -> Failure {
+fn failure(side: Side, e: tokio_postgres::Error) -> Failure {
     Failure {
-        side,
         bytes: 0,
-        message: db_message(e),
-        transient: is_transient(e),
+        error: Error::db(side, e),
     }
 }
 
-fn pool_failure(side: Side, e: &deadpool_postgres::PoolError) -> Failure {
-    let transient = match e {
-        deadpool_postgres::PoolError::Backend(b) => is_transient(b),
-        _ => true,
-    };
+fn pool_failure(side: Side, e: deadpool_postgres::PoolError) -> Failure {
     Failure {
-        side,
         bytes: 0,
-        message: format!("connecting: {e}"),
-        transient,
+        error: Error::pool(format!("{side}: connecting"), e),
     }
 }

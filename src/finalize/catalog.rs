@@ -11,7 +11,6 @@ use tokio_postgres::GenericClient;
 
 use super::PostDataStep;
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
 use crate::mapping::scope::Scope;
 use crate::pg::{self, quote_ident, quote_qualified, Endpoint, Side};
 use crate::sqlrewrite::classify::PostKind;
@@ -31,7 +30,7 @@ pub async fn post_data_steps(
             &[],
         )
         .await
-        .map_err(|e| Error::failure(format!("target: listing tables: {}", db_message(&e))))?
+        .map_err(|e| Error::db("target: listing tables", e))?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
@@ -59,7 +58,7 @@ async fn query(
     client
         .query(sql, &[])
         .await
-        .map_err(|e| Error::failure(format!("source: reading {what}: {}", db_message(&e))))
+        .map_err(|e| Error::db(format!("source: reading {what}"), e))
 }
 
 /// Indexes not made by a constraint other than PK/unique (those come with

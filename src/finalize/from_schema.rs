@@ -48,12 +48,7 @@ async fn partitioned_tables(client: &Client) -> Result<HashSet<(String, String)>
             &[],
         )
         .await
-        .map_err(|e| {
-            Error::failure(format!(
-                "target: listing partitioned tables: {}",
-                crate::ledger::db_message(&e)
-            ))
-        })?
+        .map_err(|e| Error::db("target: listing partitioned tables", e))?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect())

@@ -200,8 +200,9 @@ async fn run_phase(
     }
     let mut first: Option<Error> = None;
     while let Some(res) = set.join_next().await {
-        let res =
-            res.unwrap_or_else(|e| Err(Error::failure(format!("finalize: a worker died: {e}"))));
+        let res = res.unwrap_or_else(|e| {
+            Err(Error::failure(format!("finalize: a worker died: {e}")).with_source(e))
+        });
         if let Err(e) = res {
             if first.is_none() {
                 // Stop the other workers from taking more steps; the ones in
@@ -236,7 +237,7 @@ async fn sequence_steps(
             &[],
         )
         .await
-        .map_err(|e| Error::failure(format!("target: listing sequences: {}", crate::ledger::db_message(&e))))?
+        .map_err(|e| Error::db("target: listing sequences", e))?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
@@ -278,12 +279,7 @@ async fn derived_steps(
             &[],
         )
         .await
-        .map_err(|e| {
-            Error::failure(format!(
-                "target: listing tables: {}",
-                crate::ledger::db_message(&e)
-            ))
-        })?;
+        .map_err(|e| Error::db("target: listing tables", e))?;
     let mut out = Vec::new();
     for r in rows {
         let (kind, schema, name): (String, String, String) = (r.get(0), r.get(1), r.get(2));

@@ -7,7 +7,7 @@ use tokio_postgres::Client;
 
 use super::PostDataStep;
 use crate::error::{Error, Result};
-use crate::ledger::{db_message, finalize_steps};
+use crate::ledger::finalize_steps;
 
 /// Runs a step and records it in one transaction sent as one message: a
 /// schema of thousands of tables has thousands of steps, and each round
@@ -17,7 +17,7 @@ pub async fn execute(pool: &Pool, run_id: &str, step: &PostDataStep) -> Result<(
     let obj = pool
         .get()
         .await
-        .map_err(|e| Error::failure(format!("{what}: connecting: {e}")))?;
+        .map_err(|e| Error::pool(format!("{what}: connecting"), e))?;
     let client: &Client = &obj;
     // Index builds and refreshes run as long as they need; more memory for
     // sorts makes index builds markedly faster. The newline before the `;`
@@ -36,7 +36,7 @@ pub async fn execute(pool: &Pool, run_id: &str, step: &PostDataStep) -> Result<(
         Err(e) => {
             // The transaction may be open and aborted: the connection goes.
             drop(deadpool_postgres::Object::take(obj));
-            Err(Error::failure(format!("{what}: {}", db_message(&e)))
+            Err(Error::db(&what, e)
                 .with_fix("fix the cause on the target, then resume with `supamigrate finalize`"))
         }
     }

@@ -4,7 +4,6 @@
 
 use tokio_postgres::{Client, Transaction};
 
-use super::db_message;
 use crate::error::{Error, Result};
 use crate::sqlrewrite::affects::affects;
 use crate::sqlrewrite::Change;
@@ -86,12 +85,7 @@ pub async fn read(client: &Client, run_id: &str) -> Result<Vec<ChangeRecord>> {
             &[&run_id],
         )
         .await
-        .map_err(|e| {
-            Error::failure(format!(
-                "ledger: reading schema changes: {}",
-                db_message(&e)
-            ))
-        })?;
+        .map_err(|e| Error::db("ledger: reading schema changes", e))?;
     rows.iter()
         .map(|r| {
             let action: String = r.get(2);

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use serde_json::Value;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
-use super::db_message;
 use crate::error::{Error, Result};
 use crate::ranges::{KeyColumn, Range};
 
@@ -35,7 +34,7 @@ pub async fn is_planned(client: &Client, run_id: &str) -> Result<bool> {
         )
         .await
         .map(|r| r.get(0))
-        .map_err(|e| err("reading the chunk plan", &e))
+        .map_err(|e| err("reading the chunk plan", e))
 }
 
 /// One table's planned chunks: cut on `key`, or by ctid when `None`.
@@ -60,7 +59,7 @@ pub async fn insert_plan(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .await
-        .map_err(|e| err("writing the chunk plan", &e))?;
+        .map_err(|e| err("writing the chunk plan", e))?;
     for t in plan {
         let (names, types): (Option<Vec<&str>>, Option<Vec<&str>>) = match t.key {
             Some(k) => (
@@ -90,7 +89,7 @@ pub async fn insert_plan(
                     ],
                 )
                 .await
-                .map_err(|e| err("writing the chunk plan", &e))?;
+                .map_err(|e| err("writing the chunk plan", e))?;
         }
     }
     Ok(())
@@ -111,7 +110,7 @@ pub async fn ctid_tables_to_restart(
             &[&run_id],
         )
         .await
-        .map_err(|e| err("reading the chunk plan", &e))?;
+        .map_err(|e| err("reading the chunk plan", e))?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -132,7 +131,7 @@ pub async fn restart_table(
     )
     .await
     .map(|_| ())
-    .map_err(|e| err("restarting a ctid table", &e))
+    .map_err(|e| err("restarting a ctid table", e))
 }
 
 pub async fn pending(client: &Client, run_id: &str) -> Result<Vec<Pending>> {
@@ -145,7 +144,7 @@ pub async fn pending(client: &Client, run_id: &str) -> Result<Vec<Pending>> {
             &[&run_id],
         )
         .await
-        .map_err(|e| err("reading pending chunks", &e))?;
+        .map_err(|e| err("reading pending chunks", e))?;
     rows.iter()
         .map(|r| {
             let kind: String = r.get(4);
@@ -185,7 +184,7 @@ pub async fn totals(client: &Client, run_id: &str) -> Result<(i64, i64, i64, i64
             &[&run_id],
         )
         .await
-        .map_err(|e| err("reading chunk totals", &e))?;
+        .map_err(|e| err("reading chunk totals", e))?;
     Ok((r.get(0), r.get(1), r.get(2), r.get(3)))
 }
 
@@ -222,7 +221,7 @@ pub async fn record_attempt(client: &impl GenericClient, id: i64, error: &str) -
         )
         .await
         .map(|_| ())
-        .map_err(|e| err("recording a failed attempt", &e))
+        .map_err(|e| err("recording a failed attempt", e))
 }
 
 /// The `key_range` chunks of a run, by (schema, table), in order. One query
@@ -237,7 +236,7 @@ pub async fn key_ranges(client: &Client, run_id: &str) -> Result<KeyRanges> {
             &[&run_id],
         )
         .await
-        .map_err(|e| err("reading the data stage's chunks", &e))?;
+        .map_err(|e| err("reading the data stage's chunks", e))?;
     let mut out = KeyRanges::new();
     for r in rows {
         let kind: String = r.get(2);
@@ -263,6 +262,6 @@ pub struct KeyRange {
     pub range: Range,
 }
 
-fn err(doing: &str, e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!("ledger: {doing}: {}", db_message(e)))
+fn err(doing: &str, e: tokio_postgres::Error) -> Error {
+    Error::db(format!("ledger: {doing}"), e)
 }

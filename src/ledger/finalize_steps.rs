@@ -20,7 +20,7 @@ pub async fn done(client: &Client, run_id: &str) -> Result<HashSet<(String, Stri
             &[&run_id],
         )
         .await
-        .map_err(|e| db_err("reading finalize steps", &e))?
+        .map_err(|e| db_err("reading finalize steps", e))?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect())

@@ -115,7 +115,7 @@ impl Ledger {
         client
             .batch_execute(&format!("SET lock_timeout = '{LOCK_WAIT}'"))
             .await
-            .map_err(|e| db_err("taking the run lock", &e))?;
+            .map_err(|e| db_err("taking the run lock", e))?;
         let taken = client
             .execute(
                 "SELECT pg_advisory_lock($1, $2)",
@@ -130,12 +130,12 @@ impl Ledger {
                 ))
                 .with_fix("wait for it to finish (see `supamigrate status`), or stop it; a killed run releases the lock within seconds"));
             }
-            Err(e) => return Err(db_err("taking the run lock", &e)),
+            Err(e) => return Err(db_err("taking the run lock", e)),
         }
         client
             .batch_execute("RESET lock_timeout")
             .await
-            .map_err(|e| db_err("taking the run lock", &e))?;
+            .map_err(|e| db_err("taking the run lock", e))?;
         migrate(&mut client, target).await?;
         let run_id = active_run(&client, source_label).await?;
         Ok(Ledger { client, run_id })
@@ -175,7 +175,7 @@ impl Ledger {
             .client
             .transaction()
             .await
-            .map_err(|e| db_err("recording stage state", &e))?;
+            .map_err(|e| db_err("recording stage state", e))?;
         let prev: Option<i64> = tx
             .query_opt(
                 "UPDATE supamigrate.stage_states SET is_current = false
@@ -183,7 +183,7 @@ impl Ledger {
                 &[&self.run_id, &stage.as_str()],
             )
             .await
-            .map_err(|e| db_err("recording stage state", &e))?
+            .map_err(|e| db_err("recording stage state", e))?
             .map(|r| r.get(0));
         tx.execute(
             "INSERT INTO supamigrate.stage_states (run_id, stage, state, detail, prev)
@@ -197,10 +197,10 @@ impl Ledger {
             ],
         )
         .await
-        .map_err(|e| db_err("recording stage state", &e))?;
+        .map_err(|e| db_err("recording stage state", e))?;
         tx.commit()
             .await
-            .map_err(|e| db_err("recording stage state", &e))
+            .map_err(|e| db_err("recording stage state", e))
     }
 
     pub async fn stage_state(&self, stage: Stage) -> Result<Option<StageState>> {
@@ -212,7 +212,7 @@ impl Ledger {
                 &[&self.run_id, &stage.as_str()],
             )
             .await
-            .map_err(|e| db_err("reading stage state", &e))?
+            .map_err(|e| db_err("reading stage state", e))?
             .and_then(|r| StageState::parse(r.get(0))))
     }
 }
@@ -224,10 +224,10 @@ async fn migrate(client: &mut Client, target: &Endpoint) -> Result<()> {
         .batch_execute("CREATE SCHEMA IF NOT EXISTS supamigrate")
         .await
         .map_err(|e| {
-            Error::failure(format!(
-                "target {target}: cannot create schema supamigrate: {}",
-                db_message(&e)
-            ))
+            Error::db(
+                format!("target {target}: cannot create schema supamigrate"),
+                e,
+            )
             .with_fix(
                 "the target user needs CREATE on the database (GRANT CREATE ON DATABASE ... TO it)",
             )
@@ -236,7 +236,9 @@ async fn migrate(client: &mut Client, target: &Endpoint) -> Result<()> {
         .set_migration_table_name(HISTORY_TABLE)
         .run_async(client)
         .await
-        .map_err(|e| Error::failure(format!("target {target}: upgrading the ledger: {e}")))?;
+        .map_err(|e| {
+            Error::failure(format!("target {target}: upgrading the ledger: {e}")).with_source(e)
+        })?;
     Ok(())
 }
 
@@ -247,7 +249,7 @@ async fn active_run(client: &Client, source_label: &str) -> Result<String> {
             &[],
         )
         .await
-        .map_err(|e| db_err("reading runs", &e))?
+        .map_err(|e| db_err("reading runs", e))?
     {
         return Ok(row.get(0));
     }
@@ -259,22 +261,16 @@ async fn active_run(client: &Client, source_label: &str) -> Result<String> {
             &[&id, &source_label, &env!("CARGO_PKG_VERSION")],
         )
         .await
-        .map_err(|e| db_err("starting a run", &e))?;
+        .map_err(|e| db_err("starting a run", e))?;
     tracing::info!(run = %id, "started a new run");
     Ok(id)
-}
-
-/// The server's message without the driver's prefix.
-pub(crate) fn db_message(e: &tokio_postgres::Error) -> String {
-    e.as_db_error()
-        .map_or_else(|| e.to_string(), |d| d.message().to_string())
 }
 
 /// The current state of `stage` in the target's active run, read without
 /// creating anything: `None` when there is no ledger, no active run, or the
 /// stage never ran in it.
 pub async fn active_stage_state(client: &Client, stage: Stage) -> Result<Option<StageState>> {
-    let q = |e: tokio_postgres::Error| db_err("reading stage states", &e);
+    let q = |e: tokio_postgres::Error| db_err("reading stage states", e);
     if !exists(client).await.map_err(q)? {
         return Ok(None);
     }
@@ -298,8 +294,8 @@ pub async fn exists(client: &Client) -> Result<bool, tokio_postgres::Error> {
         .map(|r| r.get(0))
 }
 
-fn db_err(doing: &str, e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!("ledger: {doing}: {}", db_message(e)))
+fn db_err(doing: &str, e: tokio_postgres::Error) -> Error {
+    Error::db(format!("ledger: {doing}"), e)
 }
 
 /// The active run whose schema is on the target.
@@ -314,7 +310,7 @@ pub struct AppliedRun {
 /// The active run whose schema stage is done or whose schema transaction
 /// committed, if there is one.
 pub async fn applied_schema_run(client: &Client) -> Result<Option<AppliedRun>> {
-    let q = |e: tokio_postgres::Error| Error::failure(format!("ledger: {}", db_message(&e)));
+    let q = |e: tokio_postgres::Error| Error::db("ledger", e);
     let has_ledger: bool = client
         .query_one(
             "SELECT to_regclass('supamigrate.stage_states') IS NOT NULL",

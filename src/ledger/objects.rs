@@ -20,7 +20,7 @@ pub async fn checksums(client: &Client) -> Result<HashMap<(String, String), Stri
             &[],
         )
         .await
-        .map_err(|e| db_err("reading the ledger's objects", &e))?;
+        .map_err(|e| db_err("reading the ledger's objects", e))?;
     Ok(rows
         .into_iter()
         .map(|r| ((r.get(0), r.get(1)), r.get(2)))

@@ -9,7 +9,7 @@
 use serde::Serialize;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
-use super::{db_message, Ledger};
+use super::Ledger;
 use crate::error::{Error, Result};
 use crate::sqlrewrite::classify::PostKind;
 
@@ -37,12 +37,7 @@ pub async fn steps(client: &Client, run_id: &str) -> Result<Vec<PostDataStep>> {
             &[&run_id],
         )
         .await
-        .map_err(|e| {
-            Error::failure(format!(
-                "ledger: reading post-data steps: {}",
-                db_message(&e)
-            ))
-        })?;
+        .map_err(|e| Error::db("ledger: reading post-data steps", e))?;
     Ok(rows
         .iter()
         .map(|r| PostDataStep {
@@ -92,7 +87,7 @@ pub async fn mark_done(client: &impl GenericClient, id: i64) -> Result<()> {
             &[&id],
         )
         .await
-        .map_err(|e| Error::failure(format!("ledger: marking post-data step {id}: {}", db_message(&e))))?;
+        .map_err(|e| Error::db(format!("ledger: marking post-data step {id}"), e))?;
     Ok(())
 }
 
@@ -102,12 +97,14 @@ pub async fn apply_pending(client: &mut Client, run_id: &str) -> Result<usize> {
     let mut applied = 0;
     for step in steps(client, run_id).await?.into_iter().filter(|s| !s.done) {
         let fail = |e: tokio_postgres::Error| {
-            Error::failure(format!(
-                "post-data {} {}: {}",
-                step.kind.as_str(),
-                step.object.as_deref().unwrap_or("statement"),
-                db_message(&e)
-            ))
+            Error::db(
+                format!(
+                    "post-data {} {}",
+                    step.kind.as_str(),
+                    step.object.as_deref().unwrap_or("statement")
+                ),
+                e,
+            )
         };
         let tx = client.transaction().await.map_err(fail)?;
         tx.batch_execute(&step.sql).await.map_err(fail)?;

@@ -3,12 +3,11 @@
 
 use tokio_postgres::Client;
 
-use super::db_message;
 use crate::error::{Error, Result};
 pub use crate::pg::catalog::SequenceValue;
 
 pub async fn store(client: &mut Client, run_id: &str, values: &[SequenceValue]) -> Result<()> {
-    let tx = client.transaction().await.map_err(|e| ledger_err(&e))?;
+    let tx = client.transaction().await.map_err(ledger_err)?;
     for v in values {
         tx.execute(
             "INSERT INTO supamigrate.sequence_values
@@ -20,9 +19,9 @@ pub async fn store(client: &mut Client, run_id: &str, values: &[SequenceValue]) 
             &[&run_id, &v.schema, &v.name, &v.last_value, &v.is_called],
         )
         .await
-        .map_err(|e| ledger_err(&e))?;
+        .map_err(ledger_err)?;
     }
-    tx.commit().await.map_err(|e| ledger_err(&e))
+    tx.commit().await.map_err(ledger_err)
 }
 
 pub async fn stored(client: &Client, run_id: &str) -> Result<Vec<SequenceValue>> {
@@ -33,7 +32,7 @@ pub async fn stored(client: &Client, run_id: &str) -> Result<Vec<SequenceValue>>
             &[&run_id],
         )
         .await
-        .map_err(|e| ledger_err(&e))?;
+        .map_err(ledger_err)?;
     Ok(rows
         .iter()
         .map(|r| SequenceValue {
@@ -45,6 +44,6 @@ pub async fn stored(client: &Client, run_id: &str) -> Result<Vec<SequenceValue>>
         .collect())
 }
 
-fn ledger_err(e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!("ledger: sequence values: {}", db_message(e)))
+fn ledger_err(e: tokio_postgres::Error) -> Error {
+    Error::db("ledger: sequence values", e)
 }

@@ -54,7 +54,7 @@ pub async fn read_status(client: &Client) -> Result<Status> {
     let exists: bool = client
         .query_one("SELECT to_regclass('supamigrate.runs') IS NOT NULL", &[])
         .await
-        .map_err(|e| db_err("reading status", &e))?
+        .map_err(|e| db_err("reading status", e))?
         .get(0);
     if !exists {
         return Ok(Status {
@@ -73,7 +73,7 @@ pub async fn read_status(client: &Client) -> Result<Status> {
             &[],
         )
         .await
-        .map_err(|e| db_err("reading runs", &e))?
+        .map_err(|e| db_err("reading runs", e))?
     else {
         return Ok(Status {
             ledger: true,
@@ -89,7 +89,7 @@ pub async fn read_status(client: &Client) -> Result<Status> {
             &[&id],
         )
         .await
-        .map_err(|e| db_err("reading stages", &e))?
+        .map_err(|e| db_err("reading stages", e))?
         .into_iter()
         .map(|r| StageStatus {
             stage: r.get(0),
@@ -115,13 +115,13 @@ pub async fn read_status(client: &Client) -> Result<Status> {
         client
             .query_one(&counts("chunks", "rows", "bytes"), &[&id])
             .await
-            .map_err(|e| db_err("reading chunks", &e))?,
+            .map_err(|e| db_err("reading chunks", e))?,
     );
     let objects = read_counts(
         client
             .query_one(&counts("objects", "1", "size"), &[&id])
             .await
-            .map_err(|e| db_err("reading objects", &e))?,
+            .map_err(|e| db_err("reading objects", e))?,
     );
     let last_verify = client
         .query_opt(
@@ -133,7 +133,7 @@ pub async fn read_status(client: &Client) -> Result<Status> {
             &[&id],
         )
         .await
-        .map_err(|e| db_err("reading verifications", &e))?
+        .map_err(|e| db_err("reading verifications", e))?
         .map(|r| VerifyStatus {
             ok: r.get(0),
             finished_at: r.get(1),

@@ -35,6 +35,6 @@ pub async fn record(ledger: &Ledger, v: &Verification<'_>) -> Result<i64> {
             ],
         )
         .await
-        .map_err(|e| db_err("recording the verification", &e))?;
+        .map_err(|e| db_err("recording the verification", e))?;
     Ok(row.get(0))
 }

@@ -34,6 +34,7 @@ pub fn load(files: &[PathBuf]) -> Result<Mappings> {
     for path in files {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::config(format!("mapping file {}: {e}", path.display()))
+                .with_source(e)
                 .with_fix("fix the path in [mapping] files")
         })?;
         m.merge_text(path, &text)?;

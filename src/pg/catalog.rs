@@ -4,7 +4,6 @@ use tokio_postgres::GenericClient;
 
 use super::quote_qualified;
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
 use crate::mapping::scope::Scope;
 
 /// Tables per schema outside the system schemas, without the ones an
@@ -60,7 +59,7 @@ pub async fn sequence_values(
             &[],
         )
         .await
-        .map_err(|e| err("listing sequences", &e))?;
+        .map_err(|e| err("listing sequences", e))?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let (schema, name): (String, String) = (r.get(0), r.get(1));
@@ -73,7 +72,7 @@ pub async fn sequence_values(
                 &[],
             )
             .await
-            .map_err(|e| err(&format!("reading sequence {schema}.{name}"), &e))?;
+            .map_err(|e| err(&format!("reading sequence {schema}.{name}"), e))?;
         out.push(SequenceValue {
             schema,
             name,
@@ -84,6 +83,6 @@ pub async fn sequence_values(
     Ok(out)
 }
 
-fn err(doing: &str, e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!("source: {doing}: {}", db_message(e)))
+fn err(doing: &str, e: tokio_postgres::Error) -> Error {
+    Error::db(format!("source: {doing}"), e)
 }

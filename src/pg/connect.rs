@@ -67,7 +67,7 @@ pub async fn connect(side: Side, ep: &Endpoint) -> Result<Client> {
     let (client, conn) = driver_config(ep)
         .connect(tls)
         .await
-        .map_err(|e| classify(side, ep, &e))?;
+        .map_err(|e| classify(side, ep, &e).with_source(e))?;
     tokio::spawn(async move {
         if let Err(err) = conn.await {
             tracing::debug!(error = %err, "connection closed");
@@ -87,10 +87,9 @@ pub fn pool(side: Side, ep: &Endpoint, size: usize) -> Result<Pool> {
             recycling_method: RecyclingMethod::Fast,
         },
     );
-    Pool::builder(manager)
-        .max_size(size)
-        .build()
-        .map_err(|e| Error::failure(format!("{what}: building the connection pool: {e}")))
+    Pool::builder(manager).max_size(size).build().map_err(|e| {
+        Error::failure(format!("{what}: building the connection pool: {e}")).with_source(e)
+    })
 }
 
 /// Supavisor's transaction mode hands each statement to any backend, so an

@@ -219,7 +219,7 @@ fn parse_url(what: &str, s: &str) -> Result<Vec<(String, String)>> {
         Error::config(format!("{what}: invalid URL: {why}"))
             .with_fix("percent-encode special characters in the password (@ is %40)")
     };
-    let url = url::Url::parse(s).map_err(|e| bad(e.to_string()))?;
+    let url = url::Url::parse(s).map_err(|e| bad(e.to_string()).with_source(e))?;
     let decode = |v: &str| percent_decode_str(v).decode_utf8_lossy().into_owned();
     let mut out = Vec::new();
     if let Some(host) = url.host_str().filter(|h| !h.is_empty()) {

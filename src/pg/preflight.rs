@@ -61,9 +61,7 @@ pub async fn target_problems(
 ) -> Result<Vec<Error>> {
     let catalog = |side: Side, ep: &Endpoint| {
         let what = format!("{side} {ep}: reading the catalog");
-        move |e: tokio_postgres::Error| {
-            Error::failure(format!("{what}: {}", crate::ledger::db_message(&e)))
-        }
+        move |e: tokio_postgres::Error| Error::db(&what, e)
     };
     let src = identity(source)
         .await

@@ -46,7 +46,7 @@ pub fn client_config(what: &str, ep: &Endpoint) -> Result<ClientConfig> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::failure(format!("{what}: TLS setup: {e}")))?;
+        .map_err(|e| Error::failure(format!("{what}: TLS setup: {e}")).with_source(e))?;
     let config = match check_for(ep) {
         Check::Nothing => builder
             .dangerous()
@@ -56,7 +56,7 @@ pub fn client_config(what: &str, ep: &Endpoint) -> Result<ClientConfig> {
             let roots = Arc::new(root_store(what, ep)?);
             let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
                 .build()
-                .map_err(|e| Error::config(format!("{what}: sslrootcert: {e}")))?;
+                .map_err(|e| Error::config(format!("{what}: sslrootcert: {e}")).with_source(e))?;
             if check == Check::ChainAndHost {
                 builder.with_webpki_verifier(webpki).with_no_client_auth()
             } else {
@@ -90,6 +90,7 @@ fn root_store(what: &str, ep: &Endpoint) -> Result<RootCertStore> {
                         "{what}: cannot read sslrootcert {}: {e}",
                         path.display()
                     ))
+                    .with_source(e)
                     .with_fix("point sslrootcert at a PEM file, e.g. the RDS global-bundle.pem")
                 })?;
             let (added, _) = store.add_parsable_certificates(certs);

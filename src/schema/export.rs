@@ -28,6 +28,7 @@ pub async fn find_pg_dump(given: Option<&Path>, server_major: u32) -> Result<Pat
         .await
         .map_err(|e| {
             Error::config(format!("cannot run {}: {e}", path.display()))
+                .with_source(e)
                 .with_fix("pass the path of a pg_dump binary with --pg-dump")
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -103,10 +104,9 @@ pub async fn dump_section(
     if let Some(s) = snapshot {
         cmd.arg(format!("--snapshot={s}"));
     }
-    let out = cmd
-        .output()
-        .await
-        .map_err(|e| Error::failure(format!("cannot run {}: {e}", pg_dump.display())))?;
+    let out = cmd.output().await.map_err(|e| {
+        Error::failure(format!("cannot run {}: {e}", pg_dump.display())).with_source(e)
+    })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let first = err

@@ -17,7 +17,7 @@ use super::export;
 use super::undo;
 use crate::error::{Error, Result};
 use crate::ledger::post_data::NewStep;
-use crate::ledger::{db_message, Ledger, Stage, StageState};
+use crate::ledger::{Ledger, Stage, StageState};
 use crate::mapping::rules::SchemaRules;
 use crate::pg::{self, Endpoint, Side};
 use crate::settings::Settings;
@@ -140,13 +140,7 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
 async fn adopt(ctx: &Context<'_>, tgt: &Client) -> Result<SchemaReport> {
     let tables: i64 = pg::catalog::tables_by_schema(tgt)
         .await
-        .map_err(|e| {
-            Error::failure(format!(
-                "target {}: reading the catalog: {}",
-                ctx.target,
-                db_message(&e)
-            ))
-        })?
+        .map_err(|e| Error::db(format!("target {}: reading the catalog", ctx.target), e))?
         .iter()
         .filter(|(schema, _)| ctx.scope.keeps_schema(schema))
         .map(|(_, n)| n)
@@ -195,7 +189,7 @@ pub async fn assess(
     let version: i32 = src
         .query_one("SELECT current_setting('server_version_num')::int", &[])
         .await
-        .map_err(|e| Error::failure(format!("source {source}: {}", db_message(&e))))?
+        .map_err(|e| Error::db(format!("source {source}"), e))?
         .get(0);
     let pg_dump = export::find_pg_dump(args.pg_dump.as_deref(), (version / 10000) as u32).await?;
     let (available, role) = target_facts(tgt, target).await?;
@@ -247,7 +241,7 @@ async fn name_extension_users(
         let users: Vec<String> = src
             .query(USERS, &[&ext])
             .await
-            .map_err(|e| Error::failure(format!("source {source}: {}", db_message(&e))))?
+            .map_err(|e| Error::db(format!("source {source}"), e))?
             .iter()
             .map(|r| r.get(0))
             .collect();
@@ -285,13 +279,12 @@ fn post_counts(result: &Rewritten) -> BTreeMap<String, usize> {
 /// through, recording and committing (short) finish before a signal counts.
 async fn apply(target: &Endpoint, run_id: &str, result: &Rewritten) -> Result<Option<usize>> {
     let mut client = pg::connect(Side::Target, target).await?;
-    let fail = |doing: &str, e: &tokio_postgres::Error| {
-        Error::failure(format!("target {target}: {doing}: {}", db_message(e)))
-    };
+    let fail =
+        |doing: &str, e: tokio_postgres::Error| Error::db(format!("target {target}: {doing}"), e);
     let tx = client
         .transaction()
         .await
-        .map_err(|e| fail("starting the schema transaction", &e))?;
+        .map_err(|e| fail("starting the schema transaction", e))?;
     let before = undo::inventory(&tx).await?;
     let statements = async {
         let mut applied = 0;
@@ -306,8 +299,9 @@ async fn apply(target: &Endpoint, run_id: &str, result: &Rewritten) -> Result<Op
                     .map_or_else(|| first_sql_line(&stmt.sql), |o| o.to_string());
                 Error::failure(format!(
                     "target {target}: applying {what}: {}; nothing was applied",
-                    db_message(&e)
+                    pg::db_message(&e)
                 ))
+                .with_source(e)
                 .with_fix(
                     "add a mapping rule for this statement (see the README) and run schema again",
                 )
@@ -325,10 +319,10 @@ async fn apply(target: &Endpoint, run_id: &str, result: &Rewritten) -> Result<Op
     let after = undo::inventory(&tx).await?;
     record(&tx, run_id, result, &undo::created(&before, &after))
         .await
-        .map_err(|e| fail("recording the schema stage", &e))?;
+        .map_err(|e| fail("recording the schema stage", e))?;
     tx.commit()
         .await
-        .map_err(|e| fail("committing the schema", &e))?;
+        .map_err(|e| fail("committing the schema", e))?;
     Ok(Some(applied))
 }
 
@@ -370,12 +364,9 @@ async fn record(
 
 /// A target that already holds user objects would mix with ours.
 async fn refuse_non_empty(client: &Client, target: &Endpoint) -> Result<()> {
-    let found = undo::user_objects(client).await.map_err(|e| {
-        Error::failure(format!(
-            "target {target}: reading the catalog: {}",
-            db_message(&e)
-        ))
-    })?;
+    let found = undo::user_objects(client)
+        .await
+        .map_err(|e| Error::db(format!("target {target}: reading the catalog"), e))?;
     if found.is_empty() {
         return Ok(());
     }
@@ -402,8 +393,7 @@ const CREATABLE_EXTENSIONS: &str = "
            END";
 
 async fn target_facts(client: &Client, target: &Endpoint) -> Result<(Vec<String>, String)> {
-    let q =
-        |e: tokio_postgres::Error| Error::failure(format!("target {target}: {}", db_message(&e)));
+    let q = |e: tokio_postgres::Error| Error::db(format!("target {target}"), e);
     let available = client
         .query(CREATABLE_EXTENSIONS, &[])
         .await
@@ -437,7 +427,7 @@ async fn bypassrls_warnings(
                 &[role],
             )
             .await
-            .map_err(|e| Error::failure(format!("target: {}", db_message(&e))))?
+            .map_err(|e| Error::db("target", e))?
             .map(|r| r.get(0));
         if has == Some(false) {
             out.push(format!(

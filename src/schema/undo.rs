@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use tokio_postgres::GenericClient;
 
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
 use crate::mapping::scope::Scope;
 
 fn not_extension_member(class: &str, oid: &str) -> String {
@@ -71,10 +70,7 @@ pub async fn inventory(
 }
 
 fn fail(e: tokio_postgres::Error) -> Error {
-    Error::failure(format!(
-        "target: reading the catalog for the undo journal: {}",
-        db_message(&e)
-    ))
+    Error::db("target: reading the catalog for the undo journal", e)
 }
 
 /// What is new in `after`, as (object, undo SQL), in creation-dependency

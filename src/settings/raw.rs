@@ -140,6 +140,7 @@ pub fn load(
         Err(e) => {
             return Err(
                 Error::config(format!("config file {}: {e}", path.display()))
+                    .with_source(e)
                     .with_fix("pass an existing file with --config"),
             )
         }

@@ -37,6 +37,7 @@ pub struct RewriteReport<'a> {
 pub fn run(req: &RewriteRequest, mappings: &Mappings) -> Result<Rewritten> {
     let text = std::fs::read_to_string(&req.input).map_err(|e| {
         Error::config(format!("input {}: {e}", req.input.display()))
+            .with_source(e)
             .with_fix("pass an existing pg_dump or `supabase db dump` file with --input")
     })?;
     check_paths(req)?;
@@ -81,7 +82,7 @@ pub fn write(req: &RewriteRequest, mappings: &Mappings, result: &Rewritten) -> R
     write_atomically(&req.output, result.script().as_bytes())?;
     if let Some(path) = &req.changes {
         let json = serde_json::to_vec_pretty(&report)
-            .map_err(|e| Error::failure(format!("changes file: {e}")))?;
+            .map_err(|e| Error::failure(format!("changes file: {e}")).with_source(e))?;
         write_atomically(path, &json)?;
     }
     Ok(())
@@ -167,6 +168,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("supamigrate-tmp");
     let fail = |e: std::io::Error| {
         Error::failure(format!("writing {}: {e}", path.display()))
+            .with_source(e)
             .with_fix("check that the directory exists and is writable")
     };
     std::fs::write(&tmp, bytes).map_err(fail)?;

@@ -224,13 +224,13 @@ fn locate_error(name: &str, text: &str, from: usize) -> Error {
     for piece in pg_query::split_with_scanner(segment).unwrap_or_default() {
         let offset = piece.as_ptr() as usize - segment.as_ptr() as usize;
         if let Err(e) = pg_query::parse(piece, 0) {
-            return syntax_error(name, line_of(text, from + skip_blank(segment, offset)), &e);
+            return syntax_error(name, line_of(text, from + skip_blank(segment, offset)), e);
         }
         covered = offset + piece.len();
     }
     let rest = skip_blank(segment, covered);
     match pg_query::parse(&segment[rest..], 0) {
-        Err(e) => syntax_error(name, line_of(text, from + rest), &e),
+        Err(e) => syntax_error(name, line_of(text, from + rest), e),
         Ok(_) => Error::config(format!("{name}: cannot split the SQL")),
     }
 }
@@ -249,14 +249,16 @@ fn skip_blank(text: &str, mut pos: usize) -> usize {
     }
 }
 
-fn syntax_error(name: &str, line: usize, e: &pg_query::Error) -> Error {
-    let msg = match e {
+fn syntax_error(name: &str, line: usize, e: pg_query::Error) -> Error {
+    let msg = match &e {
         pg_query::Error::Parse(m) | pg_query::Error::Split(m) => m.clone(),
         other => other.to_string(),
     };
-    Error::config(format!("{name}: line {line}: {msg}")).with_fix(
-        "the input must be pg_dump or `supabase db dump` output; fix or remove that statement",
-    )
+    Error::config(format!("{name}: line {line}: {msg}"))
+        .with_source(e)
+        .with_fix(
+            "the input must be pg_dump or `supabase db dump` output; fix or remove that statement",
+        )
 }
 
 /// Turns one statement back into SQL text (after a rule changed its tree).
@@ -273,6 +275,7 @@ pub fn deparse(version: i32, node: &Node) -> Result<String> {
         Error::failure(format!(
             "cannot write a rewritten statement back as SQL: {e}"
         ))
+        .with_source(e)
     })
 }
 

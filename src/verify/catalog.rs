@@ -66,7 +66,7 @@ pub async fn tables(client: &Client, side: Side, scope: &Scope) -> Result<Tables
             &[],
         )
         .await
-        .map_err(|e| catalog_err(side, "listing tables", &e))?;
+        .map_err(|e| catalog_err(side, "listing tables", e))?;
     let mut by_oid = BTreeMap::new();
     for r in rows {
         let oid: u32 = r.get(0);
@@ -108,7 +108,7 @@ pub async fn tables(client: &Client, side: Side, scope: &Scope) -> Result<Tables
             &[&oids],
         )
         .await
-        .map_err(|e| catalog_err(side, "listing columns", &e))?;
+        .map_err(|e| catalog_err(side, "listing columns", e))?;
     let types = types(client, side).await?;
     for r in cols {
         let oid: u32 = r.get(0);
@@ -136,7 +136,7 @@ pub async fn tables(client: &Client, side: Side, scope: &Scope) -> Result<Tables
             &[&oids],
         )
         .await
-        .map_err(|e| catalog_err(side, "reading primary keys", &e))?;
+        .map_err(|e| catalog_err(side, "reading primary keys", e))?;
     for r in keys {
         let oid: u32 = r.get(0);
         if let Some(t) = by_oid.get_mut(&oid) {
@@ -153,7 +153,7 @@ pub async fn tables(client: &Client, side: Side, scope: &Scope) -> Result<Tables
             &[&oids],
         )
         .await
-        .map_err(|e| catalog_err(side, "reading column statistics", &e))?;
+        .map_err(|e| catalog_err(side, "reading column statistics", e))?;
     for r in stats {
         let oid: u32 = r.get(0);
         if let Some(t) = by_oid.get_mut(&oid) {
@@ -197,7 +197,7 @@ async fn types(client: &Client, side: Side) -> Result<HashMap<u32, TypeInfo>> {
             &[],
         )
         .await
-        .map_err(|e| catalog_err(side, "listing types", &e))?;
+        .map_err(|e| catalog_err(side, "listing types", e))?;
     let first = |s: String| s.chars().next().unwrap_or(' ');
     Ok(rows
         .iter()
@@ -258,8 +258,8 @@ fn builtin_scalar(t: &TypeInfo, oid: u32) -> bool {
         && !t.name.starts_with("reg")
 }
 
-pub fn catalog_err(side: Side, doing: &str, e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!("{side}: {doing}: {}", crate::ledger::db_message(e)))
+pub fn catalog_err(side: Side, doing: &str, e: tokio_postgres::Error) -> Error {
+    Error::db(format!("{side}: {doing}"), e)
 }
 
 #[cfg(test)]

@@ -210,9 +210,10 @@ fn queries(scope: &Scope) -> Vec<(&'static str, String)> {
 pub async fn read(client: &Client, side: Side, scope: &Scope) -> Result<Inventory> {
     let mut out = Inventory::new();
     for (what, sql) in queries(scope) {
-        let rows = client.query(&sql, &[]).await.map_err(|e| {
-            catalog_err(side, &format!("reading the schema inventory ({what})"), &e)
-        })?;
+        let rows = client
+            .query(&sql, &[])
+            .await
+            .map_err(|e| catalog_err(side, &format!("reading the schema inventory ({what})"), e))?;
         for r in rows {
             out.insert(r.get(0), r.get::<_, Option<String>>(1).unwrap_or_default());
         }
@@ -258,10 +259,14 @@ impl Explanation {
 /// without an `object` (rules that changed no inventory object) are skipped.
 pub fn load_explanations(path: &Path) -> Result<Vec<Explanation>> {
     let what = format!("change list {}", path.display());
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::config(format!("{what}: {e}")).with_fix("check the --changes path"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::config(format!("{what}: {e}"))
+            .with_source(e)
+            .with_fix("check the --changes path")
+    })?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         Error::config(format!("{what}: not JSON: {e}"))
+            .with_source(e)
             .with_fix("pass the JSON file written by `rewrite --changes`")
     })?;
     let items = match value {
@@ -297,6 +302,7 @@ pub fn load_explanations(path: &Path) -> Result<Vec<Explanation>> {
             .map(str::to_string);
         let entry: Explanation = serde_json::from_value(item).map_err(|e| {
             Error::config(format!("{what}: {e}"))
+                .with_source(e)
                 .with_fix("each entry needs string fields `object` and `rule`")
         })?;
         match action {

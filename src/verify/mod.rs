@@ -270,7 +270,7 @@ async fn verify(
     let left_out = rules.scope.left_out(
         &crate::pg::catalog::tables_by_schema(&src.client)
             .await
-            .map_err(|e| catalog::catalog_err(Side::Source, "counting tables per schema", &e))?,
+            .map_err(|e| catalog::catalog_err(Side::Source, "counting tables per schema", e))?,
     );
 
     let tables = works
@@ -447,11 +447,11 @@ fn table_report(
 async fn record(ledger: &Ledger, outcome: &Outcome) -> Result<i64> {
     let r = &outcome.report;
     let json = serde_json::to_value(r)
-        .map_err(|e| Error::failure(format!("rendering the verify report: {e}")))?;
+        .map_err(|e| Error::failure(format!("rendering the verify report: {e}")).with_source(e))?;
     let parse = |s: &str| {
         chrono::DateTime::parse_from_rfc3339(s)
             .map(|d| d.with_timezone(&Utc))
-            .map_err(|e| Error::failure(format!("verify report time `{s}`: {e}")))
+            .map_err(|e| Error::failure(format!("verify report time `{s}`: {e}")).with_source(e))
     };
     let dir = outcome.dir.display().to_string();
     crate::ledger::verifications::record(

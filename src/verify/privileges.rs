@@ -122,7 +122,7 @@ pub async fn read(
     let rows = client
         .query(&query(scope), &[])
         .await
-        .map_err(|e| catalog_err(side, "reading the schema inventory (privileges)", &e))?;
+        .map_err(|e| catalog_err(side, "reading the schema inventory (privileges)", e))?;
     let mut grants = Grants::new();
     for r in rows {
         let entry = grants.entry(r.get(0)).or_default();
@@ -135,13 +135,7 @@ pub async fn read(
     let defaults = client
         .query(&defaults_query(scope), &[])
         .await
-        .map_err(|e| {
-            catalog_err(
-                side,
-                "reading the schema inventory (default privileges)",
-                &e,
-            )
-        })?
+        .map_err(|e| catalog_err(side, "reading the schema inventory (default privileges)", e))?
         .iter()
         .map(|r| DefaultGrant {
             role: r.get(0),
@@ -165,7 +159,7 @@ pub async fn login(client: &Client) -> Result<String> {
     let row = client
         .query_one("SELECT current_user::text", &[])
         .await
-        .map_err(|e| catalog_err(Side::Target, "reading the login role", &e))?;
+        .map_err(|e| catalog_err(Side::Target, "reading the login role", e))?;
     Ok(row.get(0))
 }
 

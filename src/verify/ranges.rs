@@ -214,7 +214,7 @@ async fn rows_as_text(client: &Client, sql: &str, doing: &str) -> Result<Vec<Vec
     let msgs = client
         .simple_query(sql)
         .await
-        .map_err(|e| catalog_err(Side::Source, doing, &e))?;
+        .map_err(|e| catalog_err(Side::Source, doing, e))?;
     Ok(msgs
         .iter()
         .filter_map(|m| match m {

@@ -154,16 +154,19 @@ impl Report {
 pub fn write(dir: &Path, report: &Report, html: &str) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| {
         Error::failure(format!("report directory {}: {e}", dir.display()))
+            .with_source(e)
             .with_fix("choose a writable --report-dir")
     })?;
     let json = serde_json::to_string_pretty(report)
-        .map_err(|e| Error::failure(format!("rendering report.json: {e}")))?;
+        .map_err(|e| Error::failure(format!("rendering report.json: {e}")).with_source(e))?;
     for (name, body) in [("report.json", json.as_str()), ("report.html", html)] {
         let path = dir.join(name);
         let tmp = dir.join(format!(".{name}.tmp"));
         std::fs::write(&tmp, body)
             .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| Error::failure(format!("writing {}: {e}", path.display())))?;
+            .map_err(|e| {
+                Error::failure(format!("writing {}: {e}", path.display())).with_source(e)
+            })?;
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ pub async fn read(client: &Client, side: Side, scope: &Scope) -> Result<BTreeMap
             &[],
         )
         .await
-        .map_err(|e| catalog_err(side, "listing sequences", &e))?;
+        .map_err(|e| catalog_err(side, "listing sequences", e))?;
     let mut out = BTreeMap::new();
     for r in rows {
         let (schema, name, increment): (String, String, i64) = (r.get(0), r.get(1), r.get(2));
@@ -49,7 +49,7 @@ pub async fn read(client: &Client, side: Side, scope: &Scope) -> Result<BTreeMap
                 &[],
             )
             .await
-            .map_err(|e| catalog_err(side, &format!("reading sequence {schema}.{name}"), &e))?;
+            .map_err(|e| catalog_err(side, &format!("reading sequence {schema}.{name}"), e))?;
         out.insert(
             format!("{schema}.{name}"),
             next_value(row.get(0), row.get(1), increment),

@@ -6,8 +6,7 @@ use tokio_postgres::Client;
 
 use super::canonical::SESSION_SETUP;
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
-use crate::pg::{self, quote_literal, retry, Endpoint, Side};
+use crate::pg::{self, quote_literal, Endpoint, Side};
 
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
@@ -23,11 +22,11 @@ pub async fn coordinator(side: Side, ep: &Endpoint) -> Result<Coordinator> {
     client
         .batch_execute(&format!("{SESSION_SETUP}\n{BEGIN}"))
         .await
-        .map_err(|e| session_err(side, ep, "starting the verify transaction", &e))?;
+        .map_err(|e| session_err(side, ep, "starting the verify transaction", e))?;
     let snapshot: String = client
         .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
         .await
-        .map_err(|e| session_err(side, ep, "exporting a snapshot", &e))?
+        .map_err(|e| session_err(side, ep, "exporting a snapshot", e))?
         .get(0);
     Ok(Coordinator { client, snapshot })
 }
@@ -50,11 +49,14 @@ async fn worker(
             quote_literal(snapshot)
         ))
         .await
-        .map_err(|e| OpenFailure {
-            error: session_err(side, ep, "importing the verify snapshot", &e).with_fix(
+        .map_err(|e| {
+            let error = session_err(side, ep, "importing the verify snapshot", e).with_fix(
                 "the snapshot ends with verify's first connection to this server: run `supamigrate verify` again",
-            ),
-            transient: retry::is_transient(&e),
+            );
+            OpenFailure {
+                transient: error.is_transient(),
+                error,
+            }
         })?;
     Ok(client)
 }
@@ -87,6 +89,6 @@ impl Pairs {
     }
 }
 
-fn session_err(side: Side, ep: &Endpoint, doing: &str, e: &tokio_postgres::Error) -> Error {
-    Error::failure(format!("{side} {ep}: {doing}: {}", db_message(e)))
+fn session_err(side: Side, ep: &Endpoint, doing: &str, e: tokio_postgres::Error) -> Error {
+    Error::db(format!("{side} {ep}: {doing}"), e)
 }

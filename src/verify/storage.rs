@@ -216,7 +216,7 @@ async fn source_objects(source: &Client) -> Result<Vec<SourceObject>> {
     let exists: bool = source
         .query_one("SELECT to_regclass('storage.objects') IS NOT NULL", &[])
         .await
-        .map_err(|e| catalog_err(Side::Source, "looking for storage.objects", &e))?
+        .map_err(|e| catalog_err(Side::Source, "looking for storage.objects", e))?
         .get(0);
     if !exists {
         return Ok(Vec::new());
@@ -228,7 +228,7 @@ async fn source_objects(source: &Client) -> Result<Vec<SourceObject>> {
             &[],
         )
         .await
-        .map_err(|e| catalog_err(Side::Source, "reading storage.objects", &e))?;
+        .map_err(|e| catalog_err(Side::Source, "reading storage.objects", e))?;
     Ok(rows
         .into_iter()
         .map(|r| SourceObject {
@@ -258,7 +258,7 @@ async fn metadata_table(target: &Client, scope: &Scope) -> Result<Option<(String
             &[],
         )
         .await
-        .map_err(|e| catalog_err(Side::Target, "looking for the file metadata table", &e))?;
+        .map_err(|e| catalog_err(Side::Target, "looking for the file metadata table", e))?;
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
@@ -274,7 +274,7 @@ async fn metadata_rows(
             &[&quote_qualified(schema, table)],
         )
         .await
-        .map_err(|e| catalog_err(Side::Target, "reading the file metadata table", &e))?
+        .map_err(|e| catalog_err(Side::Target, "reading the file metadata table", e))?
         .get(0);
     let checksum = if has_checksum {
         format!("{}::text", quote_ident("checksum"))
@@ -290,7 +290,7 @@ async fn metadata_rows(
             &[],
         )
         .await
-        .map_err(|e| catalog_err(Side::Target, "reading the file metadata table", &e))?;
+        .map_err(|e| catalog_err(Side::Target, "reading the file metadata table", e))?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -322,7 +322,9 @@ async fn list(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Has
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| s3_err(bucket, "listing objects", crate::aws::describe(&e)))?;
+        let page = page.map_err(|e| {
+            s3_err(bucket, "listing objects", crate::aws::describe(&e)).with_source(e)
+        })?;
         for o in page.contents() {
             if let Some(key) = o.key() {
                 out.insert(key.to_string(), o.size().unwrap_or(0));
@@ -336,11 +338,9 @@ async fn head_size(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<O
     match s3.head_object().bucket(bucket).key(key).send().await {
         Ok(h) => Ok(Some(h.content_length().unwrap_or(0))),
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
-        Err(e) => Err(s3_err(
-            bucket,
-            "reading an object's size",
-            crate::aws::describe(&e),
-        )),
+        Err(e) => {
+            Err(s3_err(bucket, "reading an object's size", crate::aws::describe(&e)).with_source(e))
+        }
     }
 }
 
@@ -352,13 +352,15 @@ async fn hash_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result
         .key(key)
         .send()
         .await
-        .map_err(|e| s3_err(bucket, "reading an object", crate::aws::describe(&e)))?;
+        .map_err(|e| {
+            s3_err(bucket, "reading an object", crate::aws::describe(&e)).with_source(e)
+        })?;
     let mut body = out.body;
     let mut hasher = blake3::Hasher::new();
     while let Some(chunk) = body
         .try_next()
         .await
-        .map_err(|e| s3_err(bucket, "reading an object", e.to_string()))?
+        .map_err(|e| s3_err(bucket, "reading an object", e.to_string()).with_source(e))?
     {
         hasher.update(&chunk);
     }

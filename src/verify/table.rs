@@ -37,7 +37,6 @@ use super::session::Pairs;
 use super::spill::{self, Spill};
 use super::tally::Tally;
 use crate::error::{Error, Result};
-use crate::ledger::db_message;
 use crate::pg::retry::{self, MAX_ATTEMPTS};
 use crate::pg::Side;
 use crate::progress::Progress;
@@ -351,7 +350,11 @@ pub async fn run_jobs(
     }
     let mut results = Vec::new();
     while let Some(joined) = set.join_next().await {
-        results.extend(joined.map_err(|e| Error::failure(format!("verify worker stopped: {e}")))??);
+        results.extend(
+            joined.map_err(|e| {
+                Error::failure(format!("verify worker stopped: {e}")).with_source(e)
+            })??,
+        );
     }
     Ok(results)
 }
@@ -420,8 +423,8 @@ async fn cut_points(on: Sides<'_>, side: Side, sql: &str, every: u64) -> Result<
             Ok(points) => return Ok(points),
             Err(e) => e,
         };
-        let error = catalog_err(side, "choosing where to cut a range for narrowing", &e);
-        if !retry::is_transient(&e) {
+        let error = catalog_err(side, "choosing where to cut a range for narrowing", e);
+        if !error.is_transient() {
             return Err(error);
         }
         again(on, &mut attempt, error).await?;
@@ -449,7 +452,8 @@ async fn again(on: Sides<'_>, attempt: &mut u32, failure: Error) -> Result<()> {
             );
             return Err(
                 Error::failure(format!("{}, after {attempt} attempts", failure.message()))
-                    .with_fix(fix),
+                    .with_fix(fix)
+                    .with_source(failure),
             );
         }
         let doing = if opening {
@@ -552,7 +556,7 @@ async fn narrow_keyless(on: Sides<'_>, range: &Range, started: Instant) -> Resul
     let (src, tgt) = both(on, sql, NARROW, keep).await?;
     let (missing, extra) = tokio::task::spawn_blocking(move || spill::compare(source, target))
         .await
-        .map_err(|e| Error::failure(format!("comparing row hashes stopped: {e}")))?
+        .map_err(|e| Error::failure(format!("comparing row hashes stopped: {e}")).with_source(e))?
         .map_err(|e| spill_error(work, e))?;
     on.tally
         .lock()
@@ -566,6 +570,7 @@ fn spill_error(work: &TableWork, e: std::io::Error) -> Error {
         "table {}.{}: keeping row hashes in temporary files: {e}",
         work.schema, work.name
     ))
+    .with_source(e)
     .with_fix(
         "free space in the temporary directory (TMPDIR) or point TMPDIR elsewhere; for too many open files, raise `ulimit -n` or lower copy.jobs",
     )
@@ -636,21 +641,6 @@ impl Keep<'_> {
     }
 }
 
-/// A read that failed, and whether another attempt may succeed.
-struct ReadFailure {
-    error: Error,
-    transient: bool,
-}
-
-impl ReadFailure {
-    fn permanent(error: Error) -> Self {
-        ReadFailure {
-            error,
-            transient: false,
-        }
-    }
-}
-
 /// What one side's read of a range gave.
 struct Read {
     side: Side,
@@ -683,8 +673,8 @@ async fn both(
         };
         let failure = match outcome {
             Ok(reads) => return Ok(reads),
-            Err(f) if !f.transient => return Err(f.error),
-            Err(f) => f.error,
+            Err(e) if !e.is_transient() => return Err(e),
+            Err(e) => e,
         };
         on.meter.retract(on.meter.total().saturating_sub(metered));
         keep.0.restart();
@@ -750,29 +740,24 @@ async fn read(
     sql: &str,
     form: Form,
     keep: &mut Keep<'_>,
-) -> std::result::Result<Read, ReadFailure> {
+) -> Result<Read> {
     let work = on.work;
     let key_len = work.key.len();
-    let fail = |e: &tokio_postgres::Error| {
-        let err = Error::failure(format!(
-            "{side} table {}.{}: reading rows: {}",
-            work.schema,
-            work.name,
-            db_message(e)
-        ));
-        let error = if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+    let fail = |e: tokio_postgres::Error| {
+        let denied = e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE);
+        let err = Error::db(
+            format!("{side} table {}.{}: reading rows", work.schema, work.name),
+            e,
+        );
+        if denied {
             err.with_fix(format!(
                 "the {side} role must read every row: grant it SELECT, and BYPASSRLS where the table forces row level security"
             ))
         } else {
             err
-        };
-        ReadFailure {
-            error,
-            transient: retry::is_transient(e),
         }
     };
-    let stream = client.copy_out(sql).await.map_err(|e| fail(&e))?;
+    let stream = client.copy_out(sql).await.map_err(fail)?;
     pin_mut!(stream);
     let mut digest = Digest::default();
     let mut map = RowMap::new();
@@ -787,15 +772,15 @@ async fn read(
         }
     };
     let ended_inside = || {
-        ReadFailure::permanent(Error::failure(format!(
+        Error::failure(format!(
             "{side} table {}.{}: the row stream ended inside a row",
             work.schema, work.name
-        )))
+        ))
     };
     if form.binary {
         let mut tuples = TupleSplitter::default();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| fail(&e))?;
+            let chunk = chunk.map_err(fail)?;
             meter(chunk.len());
             let fed = match &mut ordered {
                 Some(h) => {
@@ -805,10 +790,10 @@ async fn read(
                 None => tuples.feed(&chunk, |tuple| digest.add_row(&canonical::row_hash(tuple))),
             };
             fed.map_err(|what| {
-                ReadFailure::permanent(Error::failure(format!(
+                Error::failure(format!(
                     "{side} table {}.{}: {what}",
                     work.schema, work.name
-                )))
+                ))
             })?;
         }
         if !tuples.is_clean() {
@@ -817,7 +802,7 @@ async fn read(
     } else {
         let mut lines = LineSplitter::default();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| fail(&e))?;
+            let chunk = chunk.map_err(fail)?;
             meter(chunk.len());
             if let Some(h) = &mut ordered {
                 h.bytes(&chunk);
