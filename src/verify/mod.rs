@@ -1,29 +1,22 @@
 //! `verify`: proves the target holds what the source holds. Both sides are
 //! read independently (never trusting the copy-time hashes in the ledger),
 //! each inside one snapshot, range by range in parallel, and hashed in one
-//! canonical representation (`canonical`). Mismatching ranges are narrowed
-//! to the keys that differ (`table`), folded per table as they come in
-//! (`tally`). Sequences, the schema inventory and
-//! storage objects are compared too. The verdict decides the exit code: 0
+//! canonical representation (`rows::canonical`). Mismatching ranges are
+//! narrowed to the keys that differ (`rows::table`), folded per table as
+//! they come in (`rows::tally`). Sequences (`rows::sequences`), the schema
+//! inventory and privileges (`schema`) and storage objects (`storage`) are
+//! compared too. The verdict decides the exit code: 0
 //! only if everything matches, 3 if anything differs.
 //!
 //! Touches: report files in the report directory; target schema
 //! `supamigrate` (stage state and one `verifications` row). Reads source and
 //! target in read-only transactions, and S3.
 
-mod canonical;
-mod catalog;
 mod html;
-mod inventory;
-mod privileges;
-mod ranges;
 mod report;
-mod sequences;
-mod session;
-mod spill;
+mod rows;
+mod schema;
 mod storage;
-mod table;
-mod tally;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -31,8 +24,8 @@ use std::time::Instant;
 
 use chrono::{SecondsFormat, Utc};
 
-pub use inventory::Explanation;
 pub use report::Report;
+pub use schema::inventory::Explanation;
 
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage};
@@ -43,6 +36,8 @@ use crate::settings::Settings;
 use crate::stage::{Context, StageRun};
 use catalog::Table;
 use ranges::KeyCol;
+use rows::{canonical, catalog, ranges, sequences, session, table, tally};
+use schema::{inventory, privileges};
 use table::{Split, TableWork};
 use tally::Tally;
 

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::inventory::Difference;
-use super::sequences::SequenceReport;
+use super::rows::sequences::SequenceReport;
+use super::schema::inventory::Difference;
 use super::storage::ObjectsReport;
 use crate::error::{Error, Result};
 use crate::mapping::scope::LeftOut;

@@ -15,7 +15,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use tokio_postgres::Client;
 
-use super::catalog::catalog_err;
+use super::rows::catalog::catalog_err;
 use crate::error::{Error, Result};
 use crate::mapping::scope::Scope;
 use crate::mapping::StorageRules;

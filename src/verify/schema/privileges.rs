@@ -17,12 +17,12 @@ use std::collections::BTreeMap;
 
 use tokio_postgres::Client;
 
-use super::catalog::catalog_err;
 use super::inventory::{not_ext, Difference, Explanation};
 use crate::error::Result;
 use crate::mapping::rules::{RoleAction, SchemaRules};
 use crate::mapping::scope::Scope;
 use crate::pg::Side;
+use crate::verify::rows::catalog::catalog_err;
 
 /// What one side grants: object label → grantee → privileges. An object
 /// whose only privileges are its owner's is present with no grantees.

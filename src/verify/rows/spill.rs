@@ -160,7 +160,7 @@ fn each_hash(file: File, mut f: impl FnMut([u8; 32])) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::canonical::row_hash;
+    use crate::verify::rows::canonical::row_hash;
 
     fn spill(rows: &[&str]) -> Spill {
         let mut s = Spill::default();

@@ -152,8 +152,8 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::table::diff_maps;
-    use crate::verify::table::tests::map;
+    use crate::verify::rows::table::diff_maps;
+    use crate::verify::rows::table::tests::map;
 
     fn totals(t: &Tally) -> (u64, u64, u64) {
         (t.missing, t.extra, t.different)

@@ -13,11 +13,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
-use super::catalog::catalog_err;
 use crate::error::{Error, Result};
 use crate::mapping::rules::{ExtensionAction, SchemaRules};
 use crate::mapping::scope::Scope;
 use crate::pg::Side;
+use crate::verify::rows::catalog::catalog_err;
 
 /// Object name → definition.
 pub type Inventory = BTreeMap<String, String>;
