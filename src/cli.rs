@@ -124,6 +124,34 @@ pub struct VerifyArgs {
     pub changes: Vec<PathBuf>,
 }
 
+/// A command line clap cannot parse, as the one line every error is:
+/// clap's own first line, and its tip (a similar command or flag) as the
+/// fix, else where to look.
+pub fn usage_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let what = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    let invalid_value = matches!(
+        e.kind(),
+        clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::ValueValidation
+    );
+    let fix = match (
+        lines.find_map(|l| l.strip_prefix("tip: ")),
+        e.get(clap::error::ContextKind::InvalidArg),
+    ) {
+        (Some(tip), _) => tip.to_string(),
+        (None, Some(arg)) if invalid_value => {
+            format!("give {arg} a value of the kind `supamigrate --help` shows for it")
+        }
+        _ => "see `supamigrate --help` for the commands and their flags".to_string(),
+    };
+    format!("{what}; fix: {fix}")
+}
+
 pub fn init_logging(cli: &Cli) {
     let default = match (cli.global.quiet, cli.global.verbose) {
         (true, _) => "error",

@@ -1,9 +1,22 @@
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = supamigrate::cli::Cli::parse();
+    let cli = match supamigrate::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e)
+            if !e.use_stderr()
+                || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            e.exit()
+        }
+        Err(e) => {
+            eprintln!("error: {}", supamigrate::cli::usage_line(&e));
+            return ExitCode::from(supamigrate::Kind::Config.exit_code());
+        }
+    };
     supamigrate::cli::init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

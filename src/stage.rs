@@ -9,6 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage, StageState};
 use crate::mapping::scope::Scope;
@@ -24,6 +26,9 @@ pub struct Context<'a> {
     pub target: Endpoint,
     pub mappings: Mappings,
     pub scope: Scope,
+    /// The target's clock when this process first reached it: backends of
+    /// ours that started earlier belong to a stopped run.
+    pub target_clock: DateTime<Utc>,
 }
 
 impl<'a> Context<'a> {
@@ -42,6 +47,11 @@ impl<'a> Context<'a> {
             crate::pg::connect(Side::Source, &source),
             crate::pg::connect(Side::Target, &target)
         )?;
+        let target_clock: DateTime<Utc> = tgt
+            .query_one("SELECT pg_catalog.clock_timestamp()", &[])
+            .await
+            .map_err(|e| Error::db(format!("target {target}: reading the clock"), e))?
+            .get(0);
         let problems = crate::pg::preflight::target_problems(&src, &source, &tgt, &target).await?;
         if let Some(first) = problems.into_iter().next() {
             return Err(first);
@@ -52,6 +62,7 @@ impl<'a> Context<'a> {
             target,
             mappings,
             scope,
+            target_clock,
         })
     }
 }
@@ -115,6 +126,15 @@ impl StageRun {
             }
         }
         let mut ledger = Ledger::open(&ctx.target, &ctx.source.to_string()).await?;
+        // With the lock held no live run works here: whatever of ours still
+        // runs was left by a killed one, and would race this stage.
+        let ended = crate::pg::running::end_leftovers(ledger.client(), ctx.target_clock).await?;
+        if ended > 0 {
+            tracing::warn!(
+                ended,
+                "ended statements a stopped run had left running on the target"
+            );
+        }
         ledger
             .set_stage(stage, StageState::Running, serde_json::json!({}))
             .await?;

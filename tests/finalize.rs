@@ -225,3 +225,140 @@ fn finalize_json(src: &str, tgt: &str) -> (serde_json::Value, String) {
     let summary = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     (summary, stdout)
 }
+
+/// An index whose build takes seconds on the target only: its expression
+/// sleeps where the database sets `app.slow`.
+const SLOW: &str = r#"
+CREATE FUNCTION public.slow_key(i int) RETURNS int LANGUAGE sql IMMUTABLE
+  AS $$ SELECT i FROM pg_sleep(CASE WHEN current_setting('app.slow', true) = 'on' THEN 0.02 ELSE 0 END) $$;
+CREATE TABLE public.slow (id int NOT NULL);"#;
+
+fn slow_pair(name: &str) -> (support::TestDb, support::TestDb) {
+    let src = support::source_db(&format!("{name}_src"));
+    let tgt = support::target_db(&format!("{name}_tgt"));
+    support::psql(
+        &src.url,
+        &format!(
+            "{SLOW}
+             INSERT INTO public.slow SELECT generate_series(1, 300);
+             CREATE INDEX slow_idx ON public.slow (public.slow_key(id));"
+        ),
+    );
+    support::psql(&tgt.url, SLOW);
+    support::target_cluster().superuser_psql(
+        "postgres",
+        &format!("ALTER DATABASE {name}_tgt SET app.slow = 'on'"),
+    );
+    support::adopt_schema(&src.url, &tgt.url);
+    support::cmd()
+        .args(["data", "--source-url", &src.url, "--target-url", &tgt.url])
+        .assert()
+        .success();
+    (src, tgt)
+}
+
+/// Starts finalize and returns once the slow index is being built.
+fn finalize_until_slow_build(src: &str, tgt: &str) -> std::process::Child {
+    let child = support::spawnable_in(&support::temp_dir())
+        .args(["finalize", "--source-url", src, "--target-url", tgt])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    support::wait_until(
+        tgt,
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'supamigrate'
+            AND state = 'active' AND query LIKE '%slow_idx%'",
+        "the slow index build never started",
+    );
+    child
+}
+
+/// Backends of ours still working on the target.
+fn ours_running(tgt: &str) -> String {
+    support::psql(
+        tgt,
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'supamigrate'
+            AND state = 'active'",
+    )
+}
+
+fn slow_index_steps(tgt: &str) -> String {
+    support::psql(
+        tgt,
+        "SELECT count(*) FROM supamigrate.finalize_steps WHERE object LIKE '%slow_idx%'",
+    )
+}
+
+#[test]
+fn an_interrupted_index_build_ends_on_the_server_before_finalize_exits() {
+    let (src, tgt) = slow_pair("fin_cancel");
+    let child = finalize_until_slow_build(&src.url, &tgt.url);
+    support::interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    support::assert_exit(&out, 1);
+    assert!(
+        stderr.contains("resume with `supamigrate finalize`"),
+        "{stderr}"
+    );
+    // Cancelled, not left to finish: nothing of ours runs, the index and its
+    // step are not there, and stay absent (the build would take 6 s).
+    assert_eq!(ours_running(&tgt.url), "0", "{stderr}");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        support::psql(&tgt.url, "SELECT to_regclass('public.slow_idx') IS NULL"),
+        "t"
+    );
+    assert_eq!(slow_index_steps(&tgt.url), "0");
+
+    let (summary, stdout) = finalize_json(&src.url, &tgt.url);
+    assert_eq!(summary["ok"], true, "{stdout}");
+    assert_eq!(slow_index_steps(&tgt.url), "1");
+    assert_eq!(
+        support::psql(
+            &tgt.url,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.slow_idx'::regclass"
+        ),
+        "t"
+    );
+}
+
+#[test]
+fn a_resume_after_kill_9_ends_the_dead_run_s_index_build_first() {
+    let (src, tgt) = slow_pair("fin_kill");
+    let mut child = finalize_until_slow_build(&src.url, &tgt.url);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The server builds on for seconds after the client is gone.
+    assert_ne!(ours_running(&tgt.url), "0");
+
+    let out = support::cmd()
+        .args([
+            "finalize",
+            "--json",
+            "--source-url",
+            &src.url,
+            "--target-url",
+            &tgt.url,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    support::assert_exit(&out, 0);
+    assert!(
+        stderr.contains("ended statements a stopped run had left running"),
+        "{stderr}"
+    );
+    assert_eq!(slow_index_steps(&tgt.url), "1");
+    assert_eq!(
+        support::psql(
+            &tgt.url,
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'slow_idx'"
+        ),
+        "1"
+    );
+    assert_eq!(ours_running(&tgt.url), "0");
+}

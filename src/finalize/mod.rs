@@ -24,11 +24,15 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage};
 use crate::mapping::scope::Scope;
+use crate::pg::running::Running;
 use crate::pg::{self, quote_literal, quote_qualified, Endpoint, Side};
 use crate::progress::{self, Progress};
 use crate::settings::Settings;
 use crate::sqlrewrite::classify::PostKind;
 use crate::stage::{Context, StageRun};
+
+/// How long an interrupted finalize waits for its cancelled steps to end.
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Kinds whose steps touch different tables and may run side by side.
 fn parallel(kind: PostKind) -> bool {
@@ -83,22 +87,31 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
     let ctx = Context::resolve(settings).await?;
     let run = StageRun::begin(&ctx, Stage::Finalize).await?;
     let ledger = run.ledger();
-    let steps = async {
-        let post_data = post_data_steps(&ctx.source, ledger, &ctx.scope).await?;
-        run_steps(
-            settings,
-            &ctx.scope,
-            &ctx.source,
-            &ctx.target,
-            ledger,
-            post_data,
-            mode,
-        )
-        .await
+    let running = Running::new(Side::Target, &ctx.target)?;
+    let finished = {
+        let steps = async {
+            let post_data = post_data_steps(&ctx.source, ledger, &ctx.scope).await?;
+            run_steps(&ctx, ledger, post_data, &running, mode).await
+        };
+        // On a signal the running steps get a cancel request (an index build
+        // would not notice a closed connection until it is done, and then
+        // commit), so the server rolls each back with its ledger row before
+        // this exits; finished steps stay.
+        let mut steps = std::pin::pin!(steps);
+        let finished = tokio::select! {
+            done = &mut steps => Some(done),
+            () = crate::shutdown::signal() => None,
+        };
+        if finished.is_none() {
+            let cancelled = running.cancel_all().await;
+            // The cancelled steps end with an error and roll back: wait for
+            // that, so that nothing of ours runs on after the exit.
+            let wound_down = tokio::time::timeout(CANCEL_WAIT, &mut steps).await.is_ok();
+            tracing::info!(cancelled, wound_down, "cancelled the running steps");
+        }
+        finished
     };
-    // On a signal the running steps are dropped: their connections close and
-    // the server rolls each one back with its ledger row; finished steps stay.
-    let finished = crate::shutdown::unless_interrupted(steps).await.transpose();
+    let finished = finished.transpose();
     let summary = finished.map(|done| {
         done.map(|(steps_done, steps_skipped)| Summary {
             ok: true,
@@ -131,14 +144,13 @@ async fn post_data_steps(
 }
 
 async fn run_steps(
-    settings: &Settings,
-    scope: &Scope,
-    source: &Endpoint,
-    target: &Endpoint,
+    ctx: &Context<'_>,
     ledger: &Ledger,
     post_data: Vec<PostDataStep>,
+    running: &Running,
     mode: progress::Mode,
 ) -> Result<(usize, usize)> {
+    let (settings, scope, source, target) = (ctx.settings, &ctx.scope, &ctx.source, &ctx.target);
     let run_id = ledger.run_id().to_string();
     let mut all = post_data;
     all.extend(sequence_steps(ledger, source, scope, &run_id).await?);
@@ -169,7 +181,7 @@ async fn run_steps(
         } else {
             1
         };
-        run_phase(&pool, &run_id, batch, workers, &progress).await?;
+        run_phase(&pool, running, &run_id, batch, workers, &progress).await?;
     }
     progress.finish();
     Ok((count, skipped.len()))
@@ -177,6 +189,7 @@ async fn run_steps(
 
 async fn run_phase(
     pool: &deadpool_postgres::Pool,
+    running: &Running,
     run_id: &str,
     batch: VecDeque<PostDataStep>,
     workers: usize,
@@ -187,13 +200,17 @@ async fn run_phase(
     for _ in 0..workers {
         let queue = Arc::clone(&queue);
         let pool = pool.clone();
+        let running = running.clone();
         let run_id = run_id.to_string();
         let progress = Arc::clone(progress);
         set.spawn(async move {
             loop {
+                if running.stopped() {
+                    return Ok(());
+                }
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some(step) = next else { return Ok(()) };
-                steps::execute(&pool, &run_id, &step).await?;
+                steps::execute(&pool, &running, &run_id, &step).await?;
                 progress.step_done(step.kind.as_str(), &step.object);
             }
         });

@@ -8,11 +8,17 @@ use tokio_postgres::Client;
 use super::PostDataStep;
 use crate::error::{Error, Result};
 use crate::ledger::finalize_steps;
+use crate::pg::running::Running;
 
 /// Runs a step and records it in one transaction sent as one message: a
 /// schema of thousands of tables has thousands of steps, and each round
 /// trip saved is one per step.
-pub async fn execute(pool: &Pool, run_id: &str, step: &PostDataStep) -> Result<()> {
+pub async fn execute(
+    pool: &Pool,
+    running: &Running,
+    run_id: &str,
+    step: &PostDataStep,
+) -> Result<()> {
     let what = format!("finalize: {} {}", step.kind.as_str(), step.object);
     let obj = pool
         .get()
@@ -28,7 +34,10 @@ pub async fn execute(pool: &Pool, run_id: &str, step: &PostDataStep) -> Result<(
         step.sql,
         finalize_steps::record_sql(run_id, step.kind.as_str(), &step.object, &step.sql)
     );
-    match client.batch_execute(&batch).await {
+    let tracked = running.track(client);
+    let done = client.batch_execute(&batch).await;
+    drop(tracked);
+    match done {
         Ok(()) => {
             tracing::debug!(kind = step.kind.as_str(), object = %step.object, "finalize step done");
             Ok(())

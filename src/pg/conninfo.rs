@@ -214,12 +214,27 @@ impl ConnInfo {
     }
 }
 
-fn parse_url(what: &str, s: &str) -> Result<Vec<(String, String)>> {
-    let bad = |why: String| {
-        Error::config(format!("{what}: invalid URL: {why}"))
-            .with_fix("percent-encode special characters in the password (@ is %40)")
+/// A URL that does not parse. A `/`, `?` or `#` in the password ends the
+/// host part early, which the parser reports as a bad port or host: then the
+/// fix is to percent-encode the password; a port that is simply not a
+/// number gets its own fix.
+fn url_error(what: &str, s: &str, e: url::ParseError) -> Error {
+    let rest = s.split_once("://").map_or(s, |(_, r)| r);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let password_cut = !rest[..end].contains('@') && rest[end..].contains('@');
+    let err = Error::config(format!("{what}: invalid URL: {e}"));
+    let err = if password_cut || e != url::ParseError::InvalidPort {
+        err.with_fix(
+            "percent-encode special characters in the user and password (@ is %40, / is %2F, ? is %3F, # is %23, : is %3A)",
+        )
+    } else {
+        err.with_fix("write the port as a number from 1 to 65535 after the host, e.g. host:5432")
     };
-    let url = url::Url::parse(s).map_err(|e| bad(e.to_string()).with_source(e))?;
+    err.with_source(e)
+}
+
+fn parse_url(what: &str, s: &str) -> Result<Vec<(String, String)>> {
+    let url = url::Url::parse(s).map_err(|e| url_error(what, s, e))?;
     let decode = |v: &str| percent_decode_str(v).decode_utf8_lossy().into_owned();
     let mut out = Vec::new();
     if let Some(host) = url.host_str().filter(|h| !h.is_empty()) {

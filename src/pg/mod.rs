@@ -8,6 +8,7 @@ mod conninfo;
 mod ident;
 pub mod preflight;
 pub mod retry;
+pub mod running;
 mod tls;
 
 pub use connect::{classify, connect, pool, refuse_transaction_pooler, Side};

@@ -129,15 +129,8 @@ fn resolve(
             .unwrap_or(2)
             .max(2)
     });
-    if jobs == 0 {
-        return Err(Error::config("copy.jobs must be at least 1"));
-    }
+    // Both are checked where they are read (raw::load), file, variable or flag.
     let chunk_bytes = raw.copy.chunk_bytes.unwrap_or(64 * 1024 * 1024);
-    if chunk_bytes < 1024 * 1024 {
-        return Err(Error::config(
-            "copy.chunk_bytes must be at least 1048576 (1 MiB)",
-        ));
-    }
 
     Ok(Settings {
         config_file,

@@ -129,9 +129,22 @@ pub fn load(
     let (mut table, found) = match std::fs::read_to_string(path) {
         Ok(text) => {
             let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-                Error::config(format!("config file {}: {}", path.display(), e.message()))
-                    .with_fix("fix the TOML syntax at the reported place")
+                let at = e.span().map_or_else(String::new, |span| {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!("line {line}, column {column}: ")
+                });
+                Error::config(format!(
+                    "config file {}: {at}{}",
+                    path.display(),
+                    e.message()
+                ))
+                .with_fix(
+                    "correct the TOML there (the README's Configuration section shows every key)",
+                )
             })?;
+            check_numbers(&table, &format!("config {}", path.display()))?;
             (table, Some(path.to_path_buf()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
@@ -160,12 +173,11 @@ pub fn load(
             .with_fix("unset it or correct its name (see the README's configuration reference)"));
         };
         let value = if *numeric {
-            let n: i64 = value.parse().map_err(|_| {
-                Error::config(format!(
-                    "environment variable {name} must be a whole number"
-                ))
-            })?;
-            toml::Value::Integer(n)
+            let value = value
+                .parse()
+                .map_or_else(|_| toml::Value::String(value.clone()), toml::Value::Integer);
+            check_number(&format!("environment variable {name}"), key, &value)?;
+            value
         } else {
             toml::Value::String(value.clone())
         };
@@ -176,8 +188,12 @@ pub fn load(
         toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| {
-                Error::config(format!("config {file_label}: {}", e.message()))
-                    .with_fix("remove or rename the key; the README lists every key")
+                let fix = if e.message().starts_with("unknown field") {
+                    "remove or rename the key; the README lists every key"
+                } else {
+                    "give the key a value of the type the README's Configuration section shows"
+                };
+                Error::config(format!("config {file_label}: {}", e.message())).with_fix(fix)
             })?;
     if let Some(url) = &flags.source_url {
         raw.source.url = Some(url.clone());
@@ -186,9 +202,56 @@ pub fn load(
         raw.target.url = Some(url.clone());
     }
     if let Some(jobs) = flags.jobs {
+        let n = i64::try_from(jobs).unwrap_or(i64::MAX);
+        check_number("flag --jobs", "copy.jobs", &toml::Value::Integer(n))?;
         raw.copy.jobs = Some(jobs);
     }
     Ok((raw, found))
+}
+
+/// Numeric keys: the least value each takes, and what it means, for the
+/// fix of a message about it.
+const NUMBERS: &[(&str, i64, &str)] = &[
+    (
+        "copy.jobs",
+        1,
+        "the number of chunks copied at once, e.g. 4",
+    ),
+    (
+        "copy.chunk_bytes",
+        1024 * 1024,
+        "the bytes in one chunk, at least 1048576 (1 MiB), e.g. 67108864",
+    ),
+];
+
+fn check_numbers(table: &toml::Table, origin: &str) -> Result<()> {
+    for (key, _, _) in NUMBERS {
+        let mut parts = key.split('.');
+        let first = parts.next().and_then(|p| table.get(p));
+        let value = parts.try_fold(first, |v, p| Some(v?.get(p)));
+        if let Some(Some(value)) = value {
+            check_number(origin, key, value)?;
+        }
+    }
+    Ok(())
+}
+
+/// `origin` says where the value came from: a file, a variable or a flag.
+fn check_number(origin: &str, key: &str, value: &toml::Value) -> Result<()> {
+    let Some((_, least, meaning)) = NUMBERS.iter().find(|(k, _, _)| *k == key) else {
+        return Ok(());
+    };
+    let wrong = match value {
+        toml::Value::Integer(n) if n >= least => return Ok(()),
+        toml::Value::Integer(n) => format!("{n} is less than {least}"),
+        toml::Value::String(s) => format!("`{s}` is not a whole number"),
+        other => format!("{other} is not a whole number"),
+    };
+    Err(
+        Error::config(format!("{origin} {key}: {wrong}")).with_fix(format!(
+            "set {key} to a whole number of at least {least}: {meaning}"
+        )),
+    )
 }
 
 fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) {
