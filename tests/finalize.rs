@@ -362,3 +362,58 @@ fn a_resume_after_kill_9_ends_the_dead_run_s_index_build_first() {
     );
     assert_eq!(ours_running(&tgt.url), "0");
 }
+
+#[test]
+fn an_index_already_built_is_recorded_and_an_invalid_leftover_is_rebuilt() {
+    let (src, tgt) = after_data("fin_leftover");
+    // As a run that built them without recording them, or a failed
+    // concurrent build, would leave them.
+    support::psql(
+        &tgt.url,
+        "CREATE INDEX items_lower_name ON fin.items USING btree (lower(name));
+         CREATE INDEX items_pricey ON fin.items USING btree (owner_id) WHERE (price > (10)::numeric);",
+    );
+    support::target_cluster().superuser_psql(
+        "fin_leftover_tgt",
+        "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'fin.items_pricey'::regclass",
+    );
+    let out = support::cmd()
+        .args([
+            "finalize",
+            "--json",
+            "--source-url",
+            &src.url,
+            "--target-url",
+            &tgt.url,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    support::assert_exit(&out, 0);
+    assert!(stderr.contains("recorded as done"), "{stderr}");
+    assert!(stderr.contains("dropping an invalid leftover"), "{stderr}");
+    assert_eq!(
+        support::psql(
+            &tgt.url,
+            "SELECT string_agg(c.relname || '=' || i.indisvalid, ',' ORDER BY c.relname)
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+              WHERE c.relname IN ('items_lower_name', 'items_pricey')"
+        ),
+        "items_lower_name=true,items_pricey=true"
+    );
+    assert_eq!(
+        support::psql(
+            &tgt.url,
+            "SELECT count(*) FROM supamigrate.finalize_steps
+              WHERE object IN ('fin.items_lower_name', 'fin.items_pricey')"
+        ),
+        "2"
+    );
+    for (what, sql) in INVENTORY {
+        assert_eq!(
+            support::psql(&src.url, sql),
+            support::psql(&tgt.url, sql),
+            "{what} differ"
+        );
+    }
+}

@@ -90,6 +90,19 @@ pub struct Class {
     pub post: Option<PostKind>,
 }
 
+/// The (schema, name) of the index a `CREATE INDEX` statement builds; an
+/// index lives in its table's schema. `None` for any other statement, or an
+/// index whose table is not schema-qualified.
+pub fn created_index(sql: &str) -> Option<(String, String)> {
+    let parsed = pg_query::parse(sql, 0).ok()?;
+    let stmt = parsed.protobuf.stmts.first()?.stmt.as_ref()?;
+    let c = classify(stmt);
+    let target = c
+        .target
+        .filter(|t| c.kind == "create_index" && !t.name.is_empty())?;
+    Some((target.schema?, target.name))
+}
+
 pub fn classify(node: &Node) -> Class {
     let Some(n) = &node.node else {
         return Class {
@@ -432,6 +445,20 @@ mod tests {
     fn class(sql: &str) -> Class {
         let p = pg_query::parse(sql, 0).unwrap();
         classify(p.protobuf.stmts[0].stmt.as_ref().unwrap())
+    }
+
+    #[test]
+    fn the_index_a_statement_builds_is_in_its_table_s_schema() {
+        assert_eq!(
+            created_index("CREATE UNIQUE INDEX \"Odd\" ON app.t USING btree (lower(x))"),
+            Some(("app".to_string(), "Odd".to_string()))
+        );
+        assert_eq!(created_index("CREATE INDEX ON app.t (x)"), None);
+        assert_eq!(
+            created_index("ALTER TABLE app.t ADD PRIMARY KEY (id)"),
+            None
+        );
+        assert_eq!(created_index("not sql"), None);
     }
 
     #[test]

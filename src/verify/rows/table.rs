@@ -321,7 +321,7 @@ pub async fn run_jobs(
         let progress = Arc::clone(progress);
         let tallies = Arc::clone(tallies);
         set.spawn(async move {
-            let pair = AsyncMutex::new(pairs.open().await.map_err(|f| f.error)?);
+            let pair = AsyncMutex::new(first_pair(&pairs).await?);
             let mut out = Vec::new();
             loop {
                 let job = queue.lock().expect("queue lock").pop_front();
@@ -428,6 +428,37 @@ async fn cut_points(on: Sides<'_>, side: Side, sql: &str, every: u64) -> Result<
             return Err(error);
         }
         again(on, &mut attempt, error).await?;
+    }
+}
+
+/// A worker's first pair of connections. The coordinators reached both
+/// servers moments before, so a pair refused now (no free slot, a timeout)
+/// is tried again as a lost one is, up to [`MAX_ATTEMPTS`].
+async fn first_pair(pairs: &Pairs) -> Result<(Client, Client)> {
+    let mut attempt = 1;
+    loop {
+        let failure = match pairs.open().await {
+            Ok(pair) => return Ok(pair),
+            Err(f) if !f.transient => return Err(f.error),
+            Err(f) => f.error,
+        };
+        if attempt >= MAX_ATTEMPTS {
+            let fix = failure.fix().map_or_else(
+                || {
+                    "check the network path to both servers, then run `supamigrate verify` again"
+                        .to_string()
+                },
+                str::to_string,
+            );
+            return Err(
+                Error::failure(format!("{}, after {attempt} attempts", failure.message()))
+                    .with_fix(fix)
+                    .with_source(failure),
+            );
+        }
+        tracing::warn!(attempt, error = %failure, "opening a worker's connections failed, trying again");
+        tokio::time::sleep(retry::backoff(attempt)).await;
+        attempt += 1;
     }
 }
 
