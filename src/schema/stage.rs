@@ -55,6 +55,23 @@ pub struct SchemaReport {
     pub adopted_tables: Option<i64>,
 }
 
+impl SchemaReport {
+    fn nothing_applied(run: String) -> SchemaReport {
+        SchemaReport {
+            run,
+            already_done: false,
+            applied_statements: 0,
+            post_data: BTreeMap::new(),
+            changes: 0,
+            rules_fired: BTreeMap::new(),
+            roles_created: Vec::new(),
+            warnings: Vec::new(),
+            blockers: Vec::new(),
+            adopted_tables: None,
+        }
+    }
+}
+
 pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport> {
     let ctx = Context::resolve(settings).await?;
     let (source, target, mappings) = (&ctx.source, &ctx.target, &ctx.mappings);
@@ -71,18 +88,9 @@ pub async fn run(settings: &Settings, args: &SchemaArgs) -> Result<SchemaReport>
                 .await?;
             tracing::info!(run = %applied.run, "the schema had been applied before the last run stopped; its stage is now marked done");
         }
-        let run = applied.run;
         return Ok(SchemaReport {
-            run,
             already_done: true,
-            applied_statements: 0,
-            post_data: BTreeMap::new(),
-            changes: 0,
-            rules_fired: BTreeMap::new(),
-            roles_created: Vec::new(),
-            warnings: Vec::new(),
-            blockers: Vec::new(),
-            adopted_tables: None,
+            ..SchemaReport::nothing_applied(applied.run)
         });
     }
     if args.adopt {
@@ -162,16 +170,8 @@ async fn adopt(ctx: &Context<'_>, tgt: &Client) -> Result<SchemaReport> {
     .await?;
     tracing::info!(run = %run_id, tables, "schema adopted as the target holds it");
     Ok(SchemaReport {
-        run: run_id,
-        already_done: false,
-        applied_statements: 0,
-        post_data: BTreeMap::new(),
-        changes: 0,
-        rules_fired: BTreeMap::new(),
-        roles_created: Vec::new(),
-        warnings: Vec::new(),
-        blockers: Vec::new(),
         adopted_tables: Some(tables),
+        ..SchemaReport::nothing_applied(run_id)
     })
 }
 
@@ -279,6 +279,8 @@ fn post_counts(result: &Rewritten) -> BTreeMap<String, usize> {
 /// through, recording and committing (short) finish before a signal counts.
 async fn apply(target: &Endpoint, run_id: &str, result: &Rewritten) -> Result<Option<usize>> {
     let mut client = pg::connect(Side::Target, target).await?;
+    let running = pg::running::Running::new(Side::Target, target)?;
+    let _tracked = running.track(&client);
     let fail =
         |doing: &str, e: tokio_postgres::Error| Error::db(format!("target {target}: {doing}"), e);
     let tx = client
@@ -310,9 +312,11 @@ async fn apply(target: &Endpoint, run_id: &str, result: &Rewritten) -> Result<Op
         }
         Ok::<_, Error>(applied)
     };
-    // Dropping the transaction rolls it back; the statement in flight ends
-    // with the connection.
+    // The statement in flight gets a cancel request (a long one would not
+    // notice a closed connection until it is done); dropping the
+    // transaction then rolls it back.
     let Some(applied) = crate::shutdown::unless_interrupted(statements).await else {
+        running.cancel_all().await;
         return Ok(None);
     };
     let applied = applied?;

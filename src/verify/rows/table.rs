@@ -431,6 +431,21 @@ async fn cut_points(on: Sides<'_>, side: Side, sql: &str, every: u64) -> Result<
     }
 }
 
+/// The error after the last attempt: its failure's own fix where it has
+/// one (too many connections names copy.jobs), so one line gives one fix.
+fn gave_up(failure: Error, attempt: u32) -> Error {
+    let fix = failure.fix().map_or_else(
+        || {
+            "check the network path to both servers, then run `supamigrate verify` again"
+                .to_string()
+        },
+        str::to_string,
+    );
+    Error::failure(format!("{}, after {attempt} attempts", failure.message()))
+        .with_fix(fix)
+        .with_source(failure)
+}
+
 /// A worker's first pair of connections. The coordinators reached both
 /// servers moments before, so a pair refused now (no free slot, a timeout)
 /// is tried again as a lost one is, up to [`MAX_ATTEMPTS`].
@@ -443,18 +458,7 @@ async fn first_pair(pairs: &Pairs) -> Result<(Client, Client)> {
             Err(f) => f.error,
         };
         if attempt >= MAX_ATTEMPTS {
-            let fix = failure.fix().map_or_else(
-                || {
-                    "check the network path to both servers, then run `supamigrate verify` again"
-                        .to_string()
-                },
-                str::to_string,
-            );
-            return Err(
-                Error::failure(format!("{}, after {attempt} attempts", failure.message()))
-                    .with_fix(fix)
-                    .with_source(failure),
-            );
+            return Err(gave_up(failure, attempt));
         }
         tracing::warn!(attempt, error = %failure, "opening a worker's connections failed, trying again");
         tokio::time::sleep(retry::backoff(attempt)).await;
@@ -472,20 +476,7 @@ async fn again(on: Sides<'_>, attempt: &mut u32, failure: Error) -> Result<()> {
     let mut opening = false;
     loop {
         if *attempt >= MAX_ATTEMPTS {
-            // The last failure's own fix where it has one (too many
-            // connections names copy.jobs), so that one line gives one fix.
-            let fix = failure.fix().map_or_else(
-                || {
-                    "check the network path to both servers, then run `supamigrate verify` again"
-                        .to_string()
-                },
-                str::to_string,
-            );
-            return Err(
-                Error::failure(format!("{}, after {attempt} attempts", failure.message()))
-                    .with_fix(fix)
-                    .with_source(failure),
-            );
+            return Err(gave_up(failure, *attempt));
         }
         let doing = if opening {
             "opening new connections failed, trying again"
