@@ -73,8 +73,16 @@ impl Error {
 
     /// A failed database call: `"{context}: {server message}"`, keeping the
     /// driver error (its text never holds the password) as the source.
+    /// The fix comes from the error policy's table where the state is one
+    /// it knows ([`crate::pg::retry::fix_for`]); a call site's `with_fix`
+    /// replaces it.
     pub fn db(context: impl fmt::Display, e: tokio_postgres::Error) -> Self {
-        Self::failure(format!("{context}: {}", crate::pg::db_message(&e))).with_source(e)
+        let err = Self::failure(format!("{context}: {}", crate::pg::db_message(&e)));
+        let err = match crate::pg::retry::fix_for(&e) {
+            Some(fix) => err.with_fix(fix),
+            None => err,
+        };
+        err.with_source(e)
     }
 
     /// A connection that could not be taken from a pool:

@@ -1,5 +1,6 @@
-//! The retry policy for reads and copies: which errors are worth another
-//! attempt, how many attempts, and how long to wait between them.
+//! The error policy for server errors, in one table: which are worth another
+//! attempt (and how many, how far apart), and the fix for those where every
+//! call site would say the same. A call site's own fix wins over the table's.
 //!
 //! Touches: nothing.
 
@@ -41,6 +42,36 @@ fn is_transient_state(code: &SqlState) -> bool {
             SqlState::IDLE_SESSION_TIMEOUT,
         ]
         .contains(code)
+}
+
+/// The fix for a server error whose cause does not depend on where it
+/// happened; `None` for the others, whose call site knows better.
+pub fn fix_for(e: &tokio_postgres::Error) -> Option<&'static str> {
+    let code = e.code()?;
+    let fixes: &[(&SqlState, &str)] = &[
+        (&SqlState::TOO_MANY_CONNECTIONS, "lower copy.jobs or free connections on the server"),
+        (
+            &SqlState::READ_ONLY_SQL_TRANSACTION,
+            "point target.url at the cluster's writer endpoint, not a reader or standby",
+        ),
+        (
+            &SqlState::DISK_FULL,
+            "free or add storage on the server, then run the stage again (it resumes)",
+        ),
+        (
+            &SqlState::OUT_OF_MEMORY,
+            "lower copy.jobs, then run the stage again (it resumes)",
+        ),
+        (
+            &SqlState::QUERY_CANCELED,
+            "a statement_timeout or an operator cancelled it: raise the role's statement_timeout, then run the stage again",
+        ),
+        (
+            &SqlState::LOCK_NOT_AVAILABLE,
+            "another session holds a lock the stage needs (pg_locks says which): end it, then run the stage again",
+        ),
+    ];
+    fixes.iter().find(|(c, _)| *c == code).map(|(_, fix)| *fix)
 }
 
 #[cfg(test)]
