@@ -396,6 +396,17 @@ fn ctrl_c_rolls_back_running_chunks_and_says_how_to_resume() {
         stderr.contains("resume with `supamigrate data`"),
         "{stderr}"
     );
+    for side in [&src.url, &tgt.url] {
+        assert_eq!(
+            support::psql(
+                side,
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND application_name = 'supamigrate'
+                    AND state = 'active' AND query LIKE 'COPY%'"
+            ),
+            "0"
+        );
+    }
 
     // Exactly the rows of the chunks marked done are on the target.
     let consistent = support::psql(

@@ -166,6 +166,8 @@ fn ctrl_c_keeps_finished_steps_and_says_how_to_resume() {
         stderr.contains("resume with `supamigrate finalize`"),
         "{stderr}"
     );
+    // Its steps waiting for the lock were cancelled, not left behind.
+    assert_eq!(support::ours_waiting_for_locks(&tgt.url), "0");
     assert_eq!(
         support::psql(
             &tgt.url,

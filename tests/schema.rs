@@ -361,6 +361,8 @@ fn ctrl_c_while_applying_leaves_nothing_and_says_to_run_again() {
         "{stderr}"
     );
     assert_eq!(schema_state(&target.url), "interrupted");
+    // The statement waiting for the lock was cancelled, not left behind.
+    assert_eq!(support::ours_waiting_for_locks(&target.url), "0");
     drop(lock);
 
     // The statements before the one that waited were rolled back with it.

@@ -211,6 +211,8 @@ fn ctrl_c_stops_verify_without_a_report_and_says_to_run_it_again() {
         "{stderr}"
     );
     assert!(!dir.join("out/report.json").exists());
+    // Its read waiting for the lock was cancelled, not left behind.
+    assert_eq!(support::ours_waiting_for_locks(&tgt), "0");
     assert_eq!(
         support::psql(
             &tgt,

@@ -159,6 +159,10 @@ async fn copy_all(
         source: pg::pool(Side::Source, source, jobs_n)?,
         target: pg::pool(Side::Target, target, jobs_n)?,
         snapshot: coordinator.id().to_string(),
+        running: (
+            pg::running::Running::new(Side::Source, source)?,
+            pg::running::Running::new(Side::Target, target)?,
+        ),
         stop: Default::default(),
     });
     let mut set = JoinSet::new();
@@ -198,8 +202,8 @@ enum Drive {
 }
 
 /// Waits for the workers, racing them against Ctrl-C and SIGTERM. On a
-/// signal the workers are dropped mid-chunk: dropping a COPY sink aborts it
-/// and the connection's end rolls the chunk's transaction back.
+/// signal each running chunk's statements get a cancel request and the
+/// workers are dropped mid-chunk: the chunk's transaction rolls back.
 async fn drive(set: &mut JoinSet<Result<()>>, shared: &Shared) -> Drive {
     let mut first_error = None;
     let signal = crate::shutdown::signal();
@@ -218,6 +222,10 @@ async fn drive(set: &mut JoinSet<Result<()>>, shared: &Shared) -> Drive {
             },
             () = &mut signal => {
                 shared.stop.store(true, Ordering::SeqCst);
+                // Cancel requests first, while the chunks' tokens are
+                // registered; then the workers go with their connections.
+                shared.running.0.cancel_all().await;
+                shared.running.1.cancel_all().await;
                 set.abort_all();
                 while set.join_next().await.is_some() {}
                 tracing::warn!("interrupted: running chunks rolled back, finished chunks kept");

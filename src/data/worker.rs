@@ -21,6 +21,7 @@ use super::snapshot;
 use crate::error::{Error, Result};
 use crate::ledger::chunks::{self, Pending};
 use crate::pg::retry::{backoff, MAX_ATTEMPTS};
+use crate::pg::running::Running;
 use crate::pg::Side;
 use crate::progress::Progress;
 
@@ -43,6 +44,9 @@ pub struct Shared {
     pub target: Pool,
     pub snapshot: String,
     pub progress: Progress,
+    /// Each side's statements in flight, for the cancel requests of an
+    /// interrupt.
+    pub running: (Running, Running),
     /// Set on the first permanent error: others finish their chunk, take no
     /// new one.
     pub stop: AtomicBool,
@@ -132,6 +136,10 @@ async fn copy_chunk(shared: &Shared, job: &Job) -> std::result::Result<Moved, Fa
         .get()
         .await
         .map_err(|e| pool_failure(Side::Target, e))?;
+    let _tracked = (
+        shared.running.0.track(&source),
+        shared.running.1.track(&target),
+    );
     let mut streamed = 0;
     let mut source_broken = false;
     match copy_on(

@@ -68,6 +68,17 @@ impl Running {
         }
     }
 
+    /// Registers `client` for as long as this registry lives: for
+    /// connections that run statements until they close. A cancel request
+    /// for a backend that has ended already is ignored by the server.
+    pub fn register(&self, client: &Client) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, client.cancel_token());
+    }
+
     /// True once [`Running::cancel_all`] was called: start nothing new.
     pub fn stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
@@ -92,6 +103,13 @@ impl Running {
             tracing::warn!(error = %e, "could not send a cancel request");
         }
         tokens.len()
+    }
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.tokens.lock().map_or(0, |t| t.len());
+        write!(f, "Running({n} statements)")
     }
 }
 

@@ -30,7 +30,8 @@ pub use schema::inventory::Explanation;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Stage};
 use crate::mapping::scope::Scope;
-use crate::pg::{Endpoint, Side};
+use crate::pg::running::Running;
+use crate::pg::Side;
 use crate::progress::{self, Progress};
 use crate::settings::Settings;
 use crate::stage::{Context, StageRun};
@@ -99,16 +100,16 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
         // Dropping the verification on a signal closes its connections,
         // which ends the servers' reads; no report is written and the
         // verdict of the last complete verify stays the latest.
-        let verified = verify(
-            settings,
-            opts,
-            &ctx.source,
-            &ctx.target,
-            &rules,
-            ledger.run_id(),
-            mode,
+        let running = (
+            Running::new(Side::Source, &ctx.source)?,
+            Running::new(Side::Target, &ctx.target)?,
         );
+        let verified = verify(&ctx, opts, &rules, ledger.run_id(), running.clone(), mode);
         let Some(outcome) = crate::shutdown::unless_interrupted(verified).await else {
+            // The reads end with their connections; the cancel requests
+            // make sure no server goes on producing rows for nobody.
+            running.0.cancel_all().await;
+            running.1.cancel_all().await;
             return Ok(None);
         };
         let outcome = outcome?;
@@ -127,20 +128,22 @@ pub async fn run(settings: &Settings, opts: &Options, mode: progress::Mode) -> R
 }
 
 async fn verify(
-    settings: &Settings,
+    ctx: &Context<'_>,
     opts: &Options,
-    source: &Endpoint,
-    target: &Endpoint,
     rules: &Explanations<'_>,
     run: &str,
+    running: (Running, Running),
     mode: progress::Mode,
 ) -> Result<Outcome> {
+    let (settings, source, target) = (ctx.settings, &ctx.source, &ctx.target);
     let started_at = Utc::now();
     let clock = Instant::now();
     let (src, tgt) = tokio::try_join!(
         session::coordinator(Side::Source, source),
         session::coordinator(Side::Target, target)
     )?;
+    running.0.register(&src.client);
+    running.1.register(&tgt.client);
     let (src_tables, tgt_tables) = tokio::try_join!(
         catalog::tables(&src.client, Side::Source, rules.scope),
         catalog::tables(&tgt.client, Side::Target, rules.scope)
@@ -173,6 +176,7 @@ async fn verify(
         target: target.clone(),
         source_snapshot: src.snapshot.clone(),
         target_snapshot: tgt.snapshot.clone(),
+        running,
     });
     let works = Arc::new(works);
     let progress = Arc::new(Progress::new(

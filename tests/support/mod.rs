@@ -419,6 +419,18 @@ pub fn wait_for_lock_wait(url: &str) {
     );
 }
 
+/// Connections of ours on `url` that still wait for a lock: a statement
+/// left waiting after its process exited (a server does not notice a
+/// vanished client while it waits).
+pub fn ours_waiting_for_locks(url: &str) -> String {
+    psql(
+        url,
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database()
+           AND application_name = 'supamigrate' AND wait_event_type = 'Lock'",
+    )
+}
+
 /// Runs `cmd`, sends it SIGINT once one of its connections on `url` waits
 /// for a lock (which the test holds, so the stage is provably mid-way), and
 /// returns how it ended and what it printed.

@@ -6,6 +6,7 @@ use tokio_postgres::Client;
 
 use super::canonical::SESSION_SETUP;
 use crate::error::{Error, Result};
+use crate::pg::running::Running;
 use crate::pg::{self, quote_literal, Endpoint, Side};
 
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -78,14 +79,19 @@ pub struct Pairs {
     pub target: Endpoint,
     pub source_snapshot: String,
     pub target_snapshot: String,
+    /// Every pair's connections, for the cancel requests of an interrupt.
+    pub running: (Running, Running),
 }
 
 impl Pairs {
     pub async fn open(&self) -> std::result::Result<(Client, Client), OpenFailure> {
-        tokio::try_join!(
+        let (source, target) = tokio::try_join!(
             worker(Side::Source, &self.source, &self.source_snapshot),
             worker(Side::Target, &self.target, &self.target_snapshot)
-        )
+        )?;
+        self.running.0.register(&source);
+        self.running.1.register(&target);
+        Ok((source, target))
     }
 }
 
