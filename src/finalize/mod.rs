@@ -31,8 +31,10 @@ use crate::settings::Settings;
 use crate::sqlrewrite::classify::PostKind;
 use crate::stage::{Context, StageRun};
 
-/// How long an interrupted finalize waits for its cancelled steps to end.
+/// How long an interrupted finalize waits for its cancelled steps to end,
+/// and how often it cancels again what still runs.
 const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+const CANCEL_ROUND: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Kinds whose steps touch different tables and may run side by side.
 fn parallel(kind: PostKind) -> bool {
@@ -103,11 +105,17 @@ pub async fn run(settings: &Settings, mode: progress::Mode) -> Result<Summary> {
             () = crate::shutdown::signal() => None,
         };
         if finished.is_none() {
-            let cancelled = running.cancel_all().await;
             // The cancelled steps end with an error and roll back: wait for
-            // that, so that nothing of ours runs on after the exit.
-            let wound_down = tokio::time::timeout(CANCEL_WAIT, &mut steps).await.is_ok();
-            tracing::info!(cancelled, wound_down, "cancelled the running steps");
+            // that, cancelling again what is still running, so that nothing
+            // of ours runs on after the exit.
+            let until = tokio::time::Instant::now() + CANCEL_WAIT;
+            let mut wound_down = false;
+            while !wound_down && tokio::time::Instant::now() < until {
+                let cancelled = running.cancel_all().await;
+                tracing::debug!(cancelled, "cancel requests sent to the running steps");
+                wound_down = tokio::time::timeout(CANCEL_ROUND, &mut steps).await.is_ok();
+            }
+            tracing::info!(wound_down, "cancelled the running steps");
         }
         finished
     };

@@ -62,6 +62,10 @@ pub async fn execute(
         finalize_steps::record_sql(run_id, step.kind.as_str(), &step.object, &step.sql)
     );
     let tracked = running.track(client);
+    if running.stopped() {
+        // Interrupted between taking the step and registering it.
+        return Err(Error::failure(format!("{what}: interrupted")));
+    }
     let done = client.batch_execute(&batch).await;
     drop(tracked);
     match done {

@@ -85,7 +85,10 @@ impl Running {
     }
 
     /// Sends every running statement a cancel request; returns how many.
-    /// Best effort: a request that cannot be sent is logged, and the
+    /// A request that reaches a connection between two statements does
+    /// nothing, so a caller that waits for its statements to end calls this
+    /// again while it waits; tracked statements leave the registry as they
+    /// end. Best effort: a request that cannot be sent is logged, and the
     /// next stage's [`end_leftovers`] ends what it missed.
     pub async fn cancel_all(&self) -> usize {
         self.stopped.store(true, Ordering::SeqCst);
@@ -93,8 +96,8 @@ impl Running {
             .tokens
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .drain()
-            .map(|(_, t)| t)
+            .values()
+            .cloned()
             .collect();
         let sent =
             futures::future::join_all(tokens.iter().map(|t| t.cancel_query(self.tls.clone())))
