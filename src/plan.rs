@@ -122,8 +122,19 @@ where
             Err(e) => report.problems.push(e.into()),
         }
     }
-    if settings.target.is_some() {
-        match inspect_target(settings).await {
+    // The Secrets Manager read, once for every target check below.
+    let target = match &settings.target {
+        Some(_) => match aws::secrets::target_endpoint(settings).await {
+            Ok(ep) => Some(ep),
+            Err(e) => {
+                report.problems.push(e.into());
+                None
+            }
+        },
+        None => None,
+    };
+    if let Some(ep) = &target {
+        match inspect_target(settings, ep).await {
             Ok(info) => {
                 if !info.createrole && !info.superuser {
                     report.warnings.push(format!(
@@ -142,8 +153,10 @@ where
             Err(e) => report.problems.push(e.into()),
         }
     }
-    if let (Some(source), Some(_), Some(_)) = (&settings.source, &report.source, &report.target) {
-        match target_problems(settings, source).await {
+    if let (Some(source), Some(_), Some(info), Some(ep)) =
+        (&settings.source, &report.source, &report.target, &target)
+    {
+        match target_problems(source, ep, info.ledger).await {
             Ok(found) => report.problems.extend(found.into_iter().map(Problem::from)),
             Err(e) => report.problems.push(e.into()),
         }
@@ -162,13 +175,12 @@ where
 }
 
 /// The checks every stage makes of the target before it writes.
-async fn target_problems(settings: &Settings, source: &Endpoint) -> Result<Vec<Error>> {
-    let target = aws::secrets::target_endpoint(settings).await?;
+async fn target_problems(source: &Endpoint, target: &Endpoint, ledger: bool) -> Result<Vec<Error>> {
     let (src, tgt) = tokio::try_join!(
         pg::connect(Side::Source, source),
-        pg::connect(Side::Target, &target)
+        pg::connect(Side::Target, target)
     )?;
-    pg::preflight::target_problems(&src, source, &tgt, &target).await
+    pg::preflight::target_problems(&src, source, &tgt, target, ledger).await
 }
 
 async fn inspect_source(
@@ -262,9 +274,8 @@ async fn check_snapshot_export(client: &Client, ep: &Endpoint) -> Result<()> {
     Ok(())
 }
 
-async fn inspect_target(settings: &Settings) -> Result<TargetInfo> {
-    let ep = aws::secrets::target_endpoint(settings).await?;
-    let client = pg::connect(Side::Target, &ep).await?;
+async fn inspect_target(settings: &Settings, ep: &Endpoint) -> Result<TargetInfo> {
+    let client = pg::connect(Side::Target, ep).await?;
     let q = |e: tokio_postgres::Error| Error::db(format!("target {ep}: reading the catalog"), e);
     let row = client
         .query_one(

@@ -15,7 +15,8 @@
 //! A `None` bound is open. A plan's first range is open below and its last
 //! open above, so together they cover rows outside the sampled span too.
 //!
-//! Ledger form (`supamigrate.chunks`, written by `data`, read by `verify`),
+//! Ledger form (the chunk rows of `ledger::chunks`, written by `data`, read
+//! by `verify`),
 //! which is also the serde form of [`Range`], as `to_jsonb` of a chunk row
 //! shows it:
 //! - `kind = 'whole'`: `range_lo` and `range_hi` are NULL.

@@ -4,8 +4,8 @@
 //! [`StageRun`] lifecycle (the ledger opened and locked, the stage
 //! Running, then Done, Failed or Interrupted).
 //!
-//! Touches: target `supamigrate.stage_states` (through the ledger); reads
-//! Secrets Manager when the target's password lives there.
+//! Touches: the target's stage states (through `ledger`); reads Secrets
+//! Manager when the target's password lives there.
 
 use std::time::{Duration, Instant};
 
@@ -52,7 +52,11 @@ impl<'a> Context<'a> {
             .await
             .map_err(|e| Error::db(format!("target {target}: reading the clock"), e))?
             .get(0);
-        let problems = crate::pg::preflight::target_problems(&src, &source, &tgt, &target).await?;
+        let ledger = crate::ledger::exists(&tgt)
+            .await
+            .map_err(|e| Error::db(format!("target {target}: reading the catalog"), e))?;
+        let problems =
+            crate::pg::preflight::target_problems(&src, &source, &tgt, &target, ledger).await?;
         if let Some(first) = problems.into_iter().next() {
             return Err(first);
         }
@@ -72,7 +76,7 @@ impl<'a> Context<'a> {
 /// them.
 pub fn prerequisite(stage: Stage) -> Option<Stage> {
     match stage {
-        Stage::Data | Stage::Storage => Some(Stage::Schema),
+        Stage::Data => Some(Stage::Schema),
         Stage::Finalize => Some(Stage::Data),
         _ => None,
     }

@@ -209,6 +209,23 @@ fn after_data(name: &str) -> (support::TestDb, support::TestDb) {
     (src, tgt)
 }
 
+/// Runs `finalize`, which must succeed; returns its log (stderr).
+fn finalize_ok(src: &str, tgt: &str) -> String {
+    let out = support::cmd()
+        .args([
+            "finalize",
+            "--json",
+            "--source-url",
+            src,
+            "--target-url",
+            tgt,
+        ])
+        .output()
+        .unwrap();
+    support::assert_exit(&out, 0);
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
 /// Runs `finalize --json` with 3 jobs; its summary line and all of stdout.
 fn finalize_json(src: &str, tgt: &str) -> (serde_json::Value, String) {
     let out = support::cmd()
@@ -337,19 +354,7 @@ fn a_resume_after_kill_9_ends_the_dead_run_s_index_build_first() {
     // The server builds on for seconds after the client is gone.
     assert_ne!(ours_running(&tgt.url), "0");
 
-    let out = support::cmd()
-        .args([
-            "finalize",
-            "--json",
-            "--source-url",
-            &src.url,
-            "--target-url",
-            &tgt.url,
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    support::assert_exit(&out, 0);
+    let stderr = finalize_ok(&src.url, &tgt.url);
     assert!(
         stderr.contains("ended statements a stopped run had left running"),
         "{stderr}"
@@ -379,19 +384,7 @@ fn an_index_already_built_is_recorded_and_an_invalid_leftover_is_rebuilt() {
         "fin_leftover_tgt",
         "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'fin.items_pricey'::regclass",
     );
-    let out = support::cmd()
-        .args([
-            "finalize",
-            "--json",
-            "--source-url",
-            &src.url,
-            "--target-url",
-            &tgt.url,
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    support::assert_exit(&out, 0);
+    let stderr = finalize_ok(&src.url, &tgt.url);
     assert!(stderr.contains("recorded as done"), "{stderr}");
     assert!(stderr.contains("dropping an invalid leftover"), "{stderr}");
     assert_eq!(

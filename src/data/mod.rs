@@ -2,8 +2,8 @@
 //! snapshot, in parallel chunks that each commit with their ledger mark.
 //!
 //! Touches: source (read only, one exported snapshot), target tables' rows,
-//! target `supamigrate.chunks`, `supamigrate.sequence_values` and
-//! `supamigrate.stage_states`.
+//! and through the ledger its chunks (`ledger::chunks`), sequence values
+//! (`ledger::sequences`) and stage state.
 //!
 //! A first run plans: tables largest first, each cut into chunks of about
 //! `copy.chunk_bytes` by key ranges (or ctid ranges without a usable key, or

@@ -1,5 +1,5 @@
 //! Post-data steps as the schema stage stored them in the ledger
-//! (`supamigrate.post_data`): the rewritten statements, in dump order. When
+//! (`ledger::post_data`): the rewritten statements, in dump order. When
 //! they exist they win over reading the source catalog, because only they
 //! carry the rewrite's changes and pg_dump's deferred statements (such as
 //! the real definition of a view that needs a primary key to exist).

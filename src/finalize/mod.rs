@@ -5,8 +5,8 @@
 //! policies; then sequence values from the data snapshot, materialized view
 //! refreshes and `ANALYZE`.
 //!
-//! Touches: target schema objects and statistics, target
-//! `supamigrate.finalize_steps` and `supamigrate.stage_states`; reads the
+//! Touches: target schema objects and statistics, and through the ledger
+//! its finalize steps (`ledger::finalize_steps`) and stage state; reads the
 //! source catalog when no post-data steps are handed in.
 //!
 //! Each step runs in its own target transaction together with its ledger row,

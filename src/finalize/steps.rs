@@ -1,6 +1,7 @@
 //! Running one finalize step with its ledger row in one target transaction.
 //!
-//! Touches: target (the step's statement), target `supamigrate.finalize_steps`.
+//! Touches: target (the step's statement) and its ledger row
+//! (`ledger::finalize_steps`).
 
 use deadpool_postgres::Pool;
 use tokio_postgres::Client;

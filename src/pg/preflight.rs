@@ -58,6 +58,7 @@ pub async fn target_problems(
     source_ep: &Endpoint,
     target: &Client,
     target_ep: &Endpoint,
+    ledger: bool,
 ) -> Result<Vec<Error>> {
     let catalog = |side: Side, ep: &Endpoint| {
         let what = format!("{side} {ep}: reading the catalog");
@@ -74,14 +75,13 @@ pub async fn target_problems(
             "SELECT pg_catalog.pg_is_in_recovery(),
                     pg_catalog.current_setting('transaction_read_only') = 'on',
                     pg_catalog.has_database_privilege(current_database(), 'CREATE'),
-                    pg_catalog.to_regnamespace('supamigrate') IS NOT NULL,
                     current_user::text",
             &[],
         )
         .await
         .map_err(catalog(Side::Target, target_ep))?;
-    let (standby, read_only, can_create, ledger, role): (bool, bool, bool, bool, String) =
-        (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+    let (standby, read_only, can_create, role): (bool, bool, bool, String) =
+        (r.get(0), r.get(1), r.get(2), r.get(3));
     let db = &tgt.database;
     let mut problems = Vec::new();
     if src == tgt {

@@ -57,14 +57,9 @@ impl Running {
 
     /// Registers `client`'s statement until the returned guard drops.
     pub fn track(&self, client: &Client) -> Tracked {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, client.cancel_token());
         Tracked {
             tokens: Arc::clone(&self.tokens),
-            id,
+            id: self.insert(client),
         }
     }
 
@@ -72,11 +67,16 @@ impl Running {
     /// connections that run statements until they close. A cancel request
     /// for a backend that has ended already is ignored by the server.
     pub fn register(&self, client: &Client) {
+        self.insert(client);
+    }
+
+    fn insert(&self, client: &Client) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.tokens
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, client.cancel_token());
+        id
     }
 
     /// True once [`Running::cancel_all`] was called: start nothing new.

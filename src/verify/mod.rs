@@ -8,8 +8,8 @@
 //! compared too. The verdict decides the exit code: 0
 //! only if everything matches, 3 if anything differs.
 //!
-//! Touches: report files in the report directory; target schema
-//! `supamigrate` (stage state and one `verifications` row). Reads source and
+//! Touches: report files in the report directory; through the ledger, its
+//! stage state and one verification (`ledger::verifications`). Reads source and
 //! target in read-only transactions, and S3.
 
 mod html;

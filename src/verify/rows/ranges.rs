@@ -1,8 +1,8 @@
 //! Key ranges: how one table is split so that both sides can be read in
 //! parallel, range by range, and a mismatch is narrowed to one range.
 //!
-//! Reads: source key samples and split points, target `supamigrate.chunks`
-//! (the data stage's key ranges, reused). Writes nothing. The planning
+//! Reads: source key samples and split points, and the data stage's key
+//! ranges from the ledger (`ledger::chunks::key_ranges`), reused. Writes nothing. The planning
 //! itself is the shared planner's ([`crate::ranges`]); this module reads
 //! what it plans from, and holds verify's own policy.
 //!
